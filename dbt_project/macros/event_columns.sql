@@ -1,0 +1,44 @@
+{#- Columns every Segment message carries, typed and cleaned; shared by the staging models. -#}
+{% macro common_event_columns(payload='payload') -%}
+        -- ids
+        message_id,
+        {{ cdp.clean_identifier(cdp.json_str(payload, '$.anonymousId')) }} as anonymous_id,
+        {{ cdp.clean_identifier(cdp.json_str(payload, '$.userId')) }} as user_id,
+        {{ cdp.json_text(payload, '$.context.sessionId') }} as tracker_session_id,
+        -- consent: true / false / null (not stated) for the analytics category
+        {{ cdp.json_bool(payload, "$.context.consent.categoryPreferences." ~ var('analytics_consent_category')) }}
+            as analytics_consent,
+        -- context
+        {{ cdp.json_text(payload, '$.context.ip') }} as ip,
+        {{ cdp.json_text(payload, '$.context.userAgent') }} as user_agent,
+        {{ cdp.json_text(payload, '$.context.locale') }} as locale,
+        {{ cdp.json_text(payload, '$.context.library.name') }} as library_name,
+        -- timestamps
+        event_at,
+        {{ cdp.json_timestamp(payload, '$.receivedAt') }} as received_at,
+        received_date
+{%- endmacro %}
+
+{#- Page context and campaign columns (page, track and screen messages). -#}
+{% macro page_context_columns(payload='payload') -%}
+        {{ cdp.json_text(payload, '$.context.page.url') }} as page_url,
+        coalesce(
+            {{ cdp.json_text(payload, '$.context.page.path') }},
+            {{ cdp.json_text(payload, '$.properties.path') }}
+        ) as page_path_raw,
+        coalesce(
+            {{ cdp.json_text(payload, '$.context.page.title') }},
+            {{ cdp.json_text(payload, '$.properties.title') }}
+        ) as page_title,
+        coalesce(
+            {{ cdp.json_text(payload, '$.context.page.referrer') }},
+            {{ cdp.json_text(payload, '$.properties.referrer') }}
+        ) as referrer,
+        {{ cdp.json_text(payload, '$.context.page.search') }} as page_search,
+        -- campaign as the tracker parsed it
+        {{ cdp.json_text(payload, '$.context.campaign.source') }} as campaign_source,
+        {{ cdp.json_text(payload, '$.context.campaign.medium') }} as campaign_medium,
+        {{ cdp.json_text(payload, '$.context.campaign.name') }} as campaign_name,
+        {{ cdp.json_text(payload, '$.context.campaign.term') }} as campaign_term,
+        {{ cdp.json_text(payload, '$.context.campaign.content') }} as campaign_content
+{%- endmacro %}

@@ -1,0 +1,32 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'events') }}
+    where type = 'page'
+
+),
+
+renamed as (
+
+    select
+        {{ cdp.common_event_columns() }},
+
+        -- page
+        {{ cdp.json_text('payload', '$.name') }} as page_name,
+        {{ cdp.page_context_columns() }}
+
+    from source
+
+),
+
+with_path as (
+
+    select
+        *,
+        {{ cdp.normalize_path('page_path_raw', 'page_url') }} as page_path
+    from renamed
+
+)
+
+select * from with_path

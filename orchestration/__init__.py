@@ -1,0 +1,1 @@
+"""Dagster code location, ingestion, CLI and generator of the CDP."""

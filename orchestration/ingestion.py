@@ -1,0 +1,427 @@
+"""Load one day of Segment-spec JSON-lines dumps into `raw.events` / `raw.quarantine`.
+
+Every input line ends in exactly one of three places:
+
+* `raw.events`      one row per distinct `messageId` (the first copy seen wins),
+* a duplicate       counted in `raw.load_log.duplicates` (same id earlier in the day or on another day),
+* `raw.quarantine`  with the file, line number, a readable reason and the raw text.
+
+The happy path never loops over lines in Python: DuckDB's CSV reader splits each file into
+lines (gzip handled natively, undecodable lines captured by `store_rejects`), and DuckDB's
+JSON functions parse and classify them. Python only walks the list of files and steps in
+for files DuckDB cannot read at all (a truncated gzip): it recovers the readable lines and
+hands them back to the same SQL.
+
+A day is replaced atomically: the old rows of the day are deleted and the new ones inserted
+in one transaction, so a rerun never doubles rows and a failed run leaves the previous day.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import tempfile
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+MESSAGE_TYPES = ("identify", "track", "page", "screen", "alias", "group")
+DUMP_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson", ".ndjson.gz")
+MAX_LINE_BYTES = 64 * 1024 * 1024
+QUARANTINE_RAW_LINE_CHARS = 1_000_000
+
+# Quarantine reasons, in the order they are tested. Kept as constants so tests, docs
+# and the asset metadata use the same words.
+REASON_UNREADABLE_FILE = "unreadable file"
+REASON_TRUNCATED_GZIP = "truncated gzip"
+REASON_INVALID_ENCODING = "invalid UTF-8"
+REASON_LINE_TOO_LONG = "line too long"
+REASON_BLANK = "blank line"
+REASON_INVALID_JSON = "invalid JSON"
+REASON_NOT_OBJECT = "not an object"
+REASON_MISSING_TYPE = "missing type"
+REASON_UNKNOWN_TYPE = "unknown type"
+REASON_MISSING_MESSAGE_ID = "missing messageId"
+REASON_MISSING_EVENT_NAME = "track without event name"
+REASON_NO_TIME = "no usable time"
+
+RAW_DDL = """
+create schema if not exists raw;
+create table if not exists raw.events (
+    message_id    varchar not null,
+    type          varchar not null,
+    event_at      timestamp not null,
+    received_date date not null,
+    source_file   varchar not null,
+    line_number   bigint not null,
+    payload       varchar not null
+);
+create table if not exists raw.quarantine (
+    source_file   varchar not null,
+    line_number   bigint,
+    received_date date not null,
+    reason        varchar not null,
+    raw_line      varchar
+);
+create table if not exists raw.load_log (
+    received_date   date primary key,
+    loaded_at       timestamp not null,
+    files           integer not null,
+    empty_files     integer not null,
+    lines           bigint not null,
+    loaded          bigint not null,
+    duplicates      bigint not null,
+    quarantined     bigint not null,
+    unreadable_files integer not null,
+    seconds         double not null
+);
+"""
+
+
+@dataclass
+class LoadReport:
+    """What happened to every line of one day folder."""
+
+    received_date: dt.date
+    files: int = 0
+    empty_files: int = 0
+    lines: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    unreadable_files: int = 0
+    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    folder_missing: bool = False
+
+    @property
+    def accounted(self) -> bool:
+        """Every line read is loaded, a duplicate or quarantined."""
+        return self.lines == self.loaded + self.duplicates + self.quarantined
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["received_date"] = self.received_date.isoformat()
+        return data
+
+
+def ensure_raw_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(RAW_DDL)
+
+
+def find_day_folders(raw_dir: Path) -> list[str]:
+    """The `YYYY-MM-DD` folders under `raw_dir`, sorted (other names are ignored)."""
+    if not raw_dir.is_dir():
+        return []
+    days = []
+    for child in raw_dir.iterdir():
+        if child.is_dir() and _is_date(child.name):
+            days.append(child.name)
+    return sorted(days)
+
+
+def find_dump_files(day_dir: Path) -> list[Path]:
+    """Every dump file at any depth below the day folder, in a stable order."""
+    if not day_dir.is_dir():
+        return []
+    return sorted(
+        p for p in day_dir.rglob("*") if p.is_file() and p.name.lower().endswith(DUMP_SUFFIXES)
+    )
+
+
+def _is_date(name: str) -> bool:
+    try:
+        dt.date.fromisoformat(name)
+    except ValueError:
+        return False
+    return len(name) == 10
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _read_lines_sql(path: Path) -> str:
+    # One VARCHAR column per physical line: a delimiter and quote that JSON text never
+    # uses unescaped, no type sniffing. Lines that are not valid UTF-8 or are too long go
+    # to the rejects table instead of failing the query.
+    return f"""
+        select row_number() over () as row_index, line
+        from read_csv({_sql_str(str(path))},
+            columns = {{'line': 'VARCHAR'}}, delim = '\\x1f', quote = '', escape = '',
+            header = false, auto_detect = false, strict_mode = false, parallel = false,
+            store_rejects = true, rejects_table = 'cdp_rejects', rejects_scan = 'cdp_reject_scans',
+            max_line_size = {MAX_LINE_BYTES}, compression = 'auto')
+    """
+
+
+def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, display_name: str) -> int:
+    """Append the lines of one file to temp table `cdp_lines`; return how many were read.
+
+    Good lines keep their physical line number: DuckDB numbers rows without the rejected
+    lines, so row r is the r-th line number not taken by a reject.
+    """
+    conn.execute("drop table if exists cdp_rejects")
+    conn.execute("drop table if exists cdp_reject_scans")
+    conn.execute(f"create or replace temp table cdp_file_lines as {_read_lines_sql(path)}")
+    name = _sql_str(display_name)
+    conn.execute(f"""
+        insert into cdp_lines
+        with rejects as (
+            select line as line_number,
+                   line - row_number() over (order by line) as good_lines_before
+            from cdp_rejects
+        )
+        select {name}, f.row_index + (
+                   select count(*) from rejects r where r.good_lines_before < f.row_index
+               ), f.line, null
+        from cdp_file_lines f
+        union all
+        select {name}, line, csv_line,
+               case when error_type = 'INVALID ENCODING' then '{REASON_INVALID_ENCODING}'
+                    when error_type = 'LINE SIZE OVER MAXIMUM' then '{REASON_LINE_TOO_LONG}'
+                    else 'unreadable line: ' || error_message end
+        from cdp_rejects
+    """)
+    read = conn.execute(
+        "select (select count(*) from cdp_file_lines) + (select count(*) from cdp_rejects)"
+    ).fetchone()
+    return int(read[0]) if read else 0
+
+
+def _recover_gzip(path: Path, tmp_dir: Path) -> tuple[Path, int, str]:
+    """Decompress what can be read of a damaged gzip into a plain file.
+
+    Returns the plain file, how many complete lines it holds, and the unreadable tail.
+    """
+    out = tmp_dir / (path.name + ".recovered.jsonl")
+    data = bytearray()
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    decomp = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    with contextlib.suppress(zlib.error):
+        data += decomp.decompress(raw)
+    text = bytes(data)
+    last_newline = text.rfind(b"\n")
+    complete, tail = (text[: last_newline + 1], text[last_newline + 1 :])
+    out.write_bytes(complete)
+    return out, complete.count(b"\n"), tail.decode("utf-8", errors="replace")
+
+
+def _classification_sql(received_date: dt.date) -> str:
+    types = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
+    return f"""
+    create or replace temp table cdp_classified as
+    with fields as (
+        select
+            source_file, line_number, line, stage_reason,
+            case when stage_reason is null and line is not null and trim(line) <> ''
+                 then json_valid(line) end as is_json,
+        from cdp_lines
+    ),
+    extracted as (
+        select *,
+            case when is_json then json_type(line) end as json_kind,
+            case when is_json and json_type(line) = 'OBJECT' then json_extract_string(line, [
+                '$.type', '$.messageId', '$.event', '$.timestamp', '$.originalTimestamp',
+                '$.sentAt', '$.receivedAt'
+            ]) end as f
+        from fields
+    ),
+    typed as (
+        select
+            source_file, line_number, line, stage_reason, is_json, json_kind,
+            lower(trim(f[1])) as type,
+            nullif(trim(f[2]), '') as message_id,
+            nullif(trim(f[3]), '') as event_name,
+            {_to_utc("f[4]")} as ts,
+            {_to_utc("f[5]")} as original_ts,
+            {_to_utc("f[6]")} as sent_at,
+            {_to_utc("f[7]")} as received_at
+        from extracted
+    )
+    select
+        source_file, line_number, line, message_id, type,
+        coalesce(
+            ts,
+            original_ts + coalesce(received_at - sent_at, interval 0 second),
+            received_at
+        ) as event_at,
+        case
+            when stage_reason is not null then stage_reason
+            when line is null or trim(line) = '' then '{REASON_BLANK}'
+            when not is_json then '{REASON_INVALID_JSON}'
+            when json_kind <> 'OBJECT' then '{REASON_NOT_OBJECT}'
+            when type is null or type = '' then '{REASON_MISSING_TYPE}'
+            when type not in ({types}) then '{REASON_UNKNOWN_TYPE}'
+            when message_id is null then '{REASON_MISSING_MESSAGE_ID}'
+            when type = 'track' and event_name is null then '{REASON_MISSING_EVENT_NAME}'
+            when coalesce(ts, original_ts, received_at) is null then '{REASON_NO_TIME}'
+        end as reason,
+        date '{received_date.isoformat()}' as received_date
+    from typed
+    """
+
+
+def _to_utc(expr: str) -> str:
+    # Offsets are honoured; a time without an offset is taken as UTC (the session runs in UTC).
+    return f"cast(try_cast(nullif(trim({expr}), '') as timestamptz) as timestamp)"
+
+
+def load_day(
+    conn: duckdb.DuckDBPyConnection,
+    raw_dir: Path,
+    received_date: dt.date | str,
+) -> LoadReport:
+    """Replace one received day in `raw.events` and `raw.quarantine`; return its report."""
+    started = time.perf_counter()
+    if isinstance(received_date, str):
+        received_date = dt.date.fromisoformat(received_date)
+    day_dir = raw_dir / received_date.isoformat()
+    report = LoadReport(received_date=received_date, folder_missing=not day_dir.is_dir())
+    conn.execute("set timezone = 'UTC'")
+    ensure_raw_schema(conn)
+    _create_staging_tables(conn)
+
+    files = find_dump_files(day_dir)
+    report.files = len(files)
+    with tempfile.TemporaryDirectory(prefix="cdp-load-") as tmp:
+        for path in files:
+            display = path.relative_to(raw_dir).as_posix()
+            if path.stat().st_size == 0:
+                report.empty_files += 1
+                continue
+            try:
+                _stage_file(conn, path, display)
+            except duckdb.Error as exc:
+                _stage_unreadable(conn, path, display, exc, Path(tmp))
+
+    conn.execute(_classification_sql(received_date))
+    counts = _replace_day(conn, received_date)
+    report.lines = counts["lines"]
+    report.loaded = counts["loaded"]
+    report.duplicates = counts["duplicates"]
+    report.quarantined = counts["quarantined"]
+    report.quarantine_by_reason = counts["by_reason"]
+    report.unreadable_files = counts["unreadable_files"]
+    report.seconds = round(time.perf_counter() - started, 3)
+    conn.execute(
+        "insert or replace into raw.load_log values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            received_date, report.files, report.empty_files, report.lines, report.loaded,
+            report.duplicates, report.quarantined, report.unreadable_files, report.seconds,
+        ],
+    )
+    for table in ("cdp_lines", "cdp_classified", "cdp_file_lines"):
+        conn.execute(f"drop table if exists {table}")
+    return report
+
+
+def _create_staging_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("""
+        create or replace temp table cdp_lines (
+            source_file varchar, line_number bigint, line varchar, stage_reason varchar
+        )
+    """)
+
+
+def _stage_unreadable(
+    conn: duckdb.DuckDBPyConnection, path: Path, display: str, exc: duckdb.Error, tmp: Path
+) -> None:
+    """A file DuckDB cannot read to the end: keep what is readable, quarantine the rest."""
+    if path.name.lower().endswith(".gz") and _is_gzip(path):
+        recovered, complete_lines, tail = _recover_gzip(path, tmp)
+        if recovered.stat().st_size:
+            _stage_file(conn, recovered, display)
+        conn.execute(
+            "insert into cdp_lines values (?, ?, ?, ?)",
+            [display, complete_lines + 1, tail[:QUARANTINE_RAW_LINE_CHARS],
+             f"{REASON_TRUNCATED_GZIP}: {_first_line(exc)}"],
+        )
+        return
+    conn.execute(
+        "insert into cdp_lines values (?, null, null, ?)",
+        [display, f"{REASON_UNREADABLE_FILE}: {_first_line(exc)}"],
+    )
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+
+
+def _replace_day(conn: duckdb.DuckDBPyConnection, received_date: dt.date) -> dict:
+    """Atomically swap the day's rows; return the line accounting."""
+    day = received_date.isoformat()
+    conn.execute("""
+        create or replace temp table cdp_valid as
+        select c.*,
+               row_number() over (
+                   partition by message_id order by source_file, line_number
+               ) as copy_number
+        from cdp_classified c
+        where reason is null
+    """)
+    conn.execute("begin transaction")
+    try:
+        conn.execute("delete from raw.events where received_date = ?", [received_date])
+        conn.execute("delete from raw.quarantine where received_date = ?", [received_date])
+        conn.execute(f"""
+            insert into raw.events
+            select v.message_id, v.type, v.event_at, v.received_date, v.source_file,
+                   v.line_number, v.line
+            from cdp_valid v
+            where v.copy_number = 1
+              and not exists (
+                  select 1 from raw.events e
+                  where e.message_id = v.message_id and e.received_date <> date '{day}'
+              )
+            order by v.event_at, v.message_id
+        """)
+        conn.execute(f"""
+            insert into raw.quarantine
+            select source_file, line_number, received_date, reason,
+                   left(line, {QUARANTINE_RAW_LINE_CHARS})
+            from cdp_classified
+            where reason is not null
+        """)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    lines, valid, quarantined = conn.execute("""
+        select count(*) filter (where line_number is not null or reason is null),
+               count(*) filter (where reason is null),
+               count(*) filter (where reason is not null)
+        from cdp_classified
+    """).fetchone()
+    loaded = conn.execute(
+        "select count(*) from raw.events where received_date = ?", [received_date]
+    ).fetchone()[0]
+    by_reason = dict(
+        conn.execute("""
+            select reason, count(*) from raw.quarantine where received_date = ?
+            group by 1 order by 2 desc, 1
+        """, [received_date]).fetchall()
+    )
+    # A whole unreadable file is one quarantine row without a line number and no lines.
+    unreadable_files = conn.execute(
+        "select count(*) from cdp_classified where line_number is null and reason is not null"
+    ).fetchone()[0]
+    return {
+        "lines": int(lines),
+        "loaded": int(loaded),
+        "duplicates": int(valid) - int(loaded),
+        "quarantined": int(quarantined) - int(unreadable_files),
+        "unreadable_files": int(unreadable_files),
+        "by_reason": {str(k): int(v) for k, v in by_reason.items()},
+    }
+
+
