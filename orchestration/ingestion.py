@@ -336,15 +336,17 @@ def _stage_unreadable(
         recovered, complete_lines, tail = _recover_gzip(path, tmp)
         if recovered.stat().st_size:
             _stage_file(conn, recovered, display)
+        # The partial last line (possibly empty) stands for everything after the cut.
         conn.execute(
             "insert into cdp_lines values (?, ?, ?, ?)",
             [display, complete_lines + 1, tail[:QUARANTINE_RAW_LINE_CHARS],
-             f"{REASON_TRUNCATED_GZIP}: {_first_line(exc)}"],
+             REASON_TRUNCATED_GZIP],
         )
         return
+    # Nothing readable: one row without a line number, the error as its text.
     conn.execute(
-        "insert into cdp_lines values (?, null, null, ?)",
-        [display, f"{REASON_UNREADABLE_FILE}: {_first_line(exc)}"],
+        "insert into cdp_lines values (?, null, ?, ?)",
+        [display, _first_line(exc), REASON_UNREADABLE_FILE],
     )
 
 

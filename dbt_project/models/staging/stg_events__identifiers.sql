@@ -1,0 +1,82 @@
+{#- Every identifier on every message, in long form: the input of identity resolution.
+    Junk values are kept here, flagged, so they can be counted; nothing downstream links them. -#}
+with
+
+source as (
+
+    select * from {{ source('raw', 'events') }}
+
+),
+
+fields as (
+
+    select
+        message_id,
+        type as message_type,
+        event_at,
+        received_date,
+        {{ cdp.json_str('payload', '$.anonymousId') }} as anonymous_id,
+        {{ cdp.json_str('payload', '$.userId') }} as user_id,
+        {{ cdp.json_str('payload', '$.previousId') }} as previous_id,
+        coalesce(
+            {{ cdp.json_text('payload', '$.traits.email') }},
+            {{ cdp.json_text('payload', '$.context.traits.email') }}
+        ) as email,
+        coalesce(
+            {{ cdp.json_text('payload', '$.traits.phone') }},
+            {{ cdp.json_text('payload', '$.context.traits.phone') }}
+        ) as phone
+    from source
+
+),
+
+unpivoted as (
+
+    select message_id, message_type, event_at, received_date,
+        'anonymous_id' as identifier_type, 'anonymousId' as source_field, anonymous_id as raw_value,
+        {{ cdp.clean_identifier('anonymous_id') }} as identifier_value
+    from fields where anonymous_id is not null
+    union all
+    select message_id, message_type, event_at, received_date,
+        'user_id', 'userId', user_id,
+        {{ cdp.clean_identifier('user_id') }}
+    from fields where user_id is not null
+    union all
+    select message_id, message_type, event_at, received_date,
+        'previous_id', 'previousId', previous_id,
+        {{ cdp.clean_identifier('previous_id') }}
+    from fields where previous_id is not null and message_type = 'alias'
+    union all
+    select message_id, message_type, event_at, received_date,
+        'email', 'traits.email', email,
+        {{ cdp.normalize_email('email') }}
+    from fields where email is not null
+    union all
+    select message_id, message_type, event_at, received_date,
+        'phone', 'traits.phone', phone,
+        {{ cdp.normalize_phone(cdp.clean_identifier('phone')) }}
+    from fields where phone is not null
+
+),
+
+flagged as (
+
+    select
+        -- ids
+        message_id,
+        message_type,
+        identifier_type,
+        source_field,
+        -- values
+        raw_value,
+        identifier_value,
+        -- booleans
+        identifier_value is null as is_junk,
+        -- timestamps
+        event_at,
+        received_date
+    from unpivoted
+
+)
+
+select * from flagged

@@ -1,0 +1,1 @@
+"""Dagster assets: ingestion of the dumps and the dbt project."""

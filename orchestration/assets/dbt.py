@@ -1,0 +1,135 @@
+"""The dbt project as Dagster assets: every model, seed and snapshot, with dbt tests as checks."""
+
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from orchestration.assets.ingestion import WAREHOUSE_POOL
+from orchestration.dbt_project import dbt_project, ensure_manifest
+from orchestration.partitions import daily_partitions
+from orchestration.resources import WarehouseResource
+from orchestration.warehouse_stats import table_row_counts
+
+# Folder below dbt_project/models (or resource type) -> Dagster asset group.
+GROUPS = {
+    "staging": "staging",
+    "identity": "identity",
+    "sessions": "sessions",
+    "marts": "marts",
+}
+
+
+class CdpTranslator(DagsterDbtTranslator):
+    """Asset keys are [schema, name], like the tables in the warehouse; groups by folder."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        meta_key = (dbt_resource_props.get("meta") or {}).get("dagster", {}).get("asset_key")
+        if meta_key:
+            return dg.AssetKey(meta_key)
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn") or []
+        for part in reversed(fqn[1:-1]):
+            if part in GROUPS:
+                return GROUPS[part]
+        if dbt_resource_props["resource_type"] == "seed":
+            return "staging"
+        return "marts"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return ["team:data-engineering"]
+
+
+translator = CdpTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
+)
+
+
+class DbtBuildConfig(dg.Config):
+    """Run options of the dbt step."""
+
+    full_refresh: bool = False
+
+
+def dbt_build_args(
+    partition_range: tuple[str, str] | None, full_refresh: bool = False
+) -> list[str]:
+    """The `dbt build` command line for a run over a range of received days."""
+    args = ["build"]
+    if partition_range is not None:
+        start, end = partition_range
+        args += ["--vars", json.dumps({"min_date": start, "max_date": end})]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+)
+def cdp_dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
+) -> Iterator[Any]:
+    partition_range = None
+    if context.has_partition_key_range:
+        key_range = context.partition_key_range
+        partition_range = (key_range.start, key_range.end)
+    # dbt reads the warehouse path from the profile's CDP_WAREHOUSE: keep it the resource's.
+    os.environ["CDP_WAREHOUSE"] = str(warehouse.warehouse_path)
+    invocation = dbt.cli(dbt_build_args(partition_range, config.full_refresh), context=context)
+    # DuckDB allows one writer: the dbt process holds the file until it ends, so events are
+    # buffered and enriched with row counts read once dbt has let go of the warehouse.
+    events: list[Any] = []
+    failure: Exception | None = None
+    try:
+        events.extend(invocation.stream())
+    except Exception as exc:  # noqa: BLE001 - re-raised below, after the successes are reported
+        failure = exc
+    counts = _row_counts(warehouse)
+    for event in events:
+        if isinstance(event, dg.Output | dg.AssetMaterialization):
+            key = _event_asset_key(context, event)
+            if key is not None and key in counts:
+                event = event.with_metadata({**event.metadata, "dagster/row_count": counts[key]})
+        yield event
+    if failure is not None:
+        raise failure
+
+
+def _row_counts(warehouse: WarehouseResource) -> dict[tuple[str, ...], int]:
+    try:
+        with warehouse.connect(read_only=True) as conn:
+            return table_row_counts(conn)
+    except duckdb.Error:
+        return {}
+
+
+def _event_asset_key(context: dg.AssetExecutionContext, event: Any) -> tuple[str, ...] | None:
+    if isinstance(event, dg.AssetMaterialization):
+        return tuple(event.asset_key.path)
+    try:
+        return tuple(context.asset_key_for_output(event.output_name).path)
+    except Exception:  # noqa: BLE001 - an output we do not know has no row count
+        return None

@@ -1,0 +1,156 @@
+"""Run the nightly Dagster job in-process over a range of days (what `cdp build` does)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.resources import WarehouseResource
+
+NIGHTLY_JOB = "cdp_nightly"
+DBT_OP = "cdp_dbt_models"
+
+
+class BuildFailed(RuntimeError):
+    """The job failed; the message names the failing step, model or file and the cause."""
+
+
+def partition_range_tags(first_day: str, last_day: str) -> dict[str, str]:
+    return {
+        "dagster/asset_partition_range_start": first_day,
+        "dagster/asset_partition_range_end": last_day,
+    }
+
+
+def build_run_config(full_refresh: bool) -> dict:
+    # Naming a logger replaces Dagster's default console logger (its debug events).
+    return {"ops": {DBT_OP: {"config": {"full_refresh": full_refresh}}}, "loggers": {"cli": {}}}
+
+
+def cli_logger(echo: Callable[[str], None]) -> dg.LoggerDefinition:
+    """A Dagster logger for the terminal: the steps' own messages (per day, per dbt model),
+    warnings and errors, without the engine's debug events."""
+
+    class _Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            meta = getattr(record, "dagster_meta", None) or {}
+            if meta.get("dagster_event") is not None and record.levelno < logging.WARNING:
+                return
+            message = meta.get("orig_message") or record.getMessage()
+            step = meta.get("step_key") or ""
+            prefix = "" if step in ("", "raw__events", DBT_OP) else f"[{step}] "
+            level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
+            echo(f"  {level}{prefix}{message}")
+
+    @dg.logger(description="Terse progress for `cdp build`.")
+    def _cli_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
+        log = logging.getLogger("cdp.build")
+        log.setLevel(logging.INFO)
+        log.handlers = [_Handler()]
+        log.propagate = False
+        return log
+
+    return _cli_logger
+
+
+def _instance() -> dg.DagsterInstance:
+    # With DAGSTER_HOME set, runs land in the same instance the UI shows.
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def run_nightly_job(
+    raw_dir: Path,
+    warehouse: Path,
+    days: list[str],
+    *,
+    full_refresh: bool = False,
+    echo: Callable[[str], None] = print,
+) -> dict:
+    """Load `days` (a contiguous partition range from the first to the last) and build dbt.
+
+    Returns a summary; raises BuildFailed with the cause when any step fails.
+    """
+    from orchestration.definitions import build_definitions
+
+    started = time.perf_counter()
+    os.environ["CDP_WAREHOUSE"] = str(warehouse)
+    defs = build_definitions(WarehouseResource(warehouse=str(warehouse), raw_dir=str(raw_dir)))
+    job = defs.resolve_job_def(NIGHTLY_JOB).with_logger_defs({"cli": cli_logger(echo)})
+    with _instance() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags=partition_range_tags(days[0], days[-1]),
+            run_config=build_run_config(full_refresh),
+            raise_on_error=False,
+        )
+        summary = summarise(result, echo)
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    if not result.success:
+        raise BuildFailed(_failure_message(result, summary))
+    return summary
+
+
+def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) -> dict:
+    """Counts from the run's events: what was loaded, built and tested."""
+    summary: dict = {
+        "days": 0, "lines_read": 0, "events_loaded": 0, "duplicates": 0, "quarantined": 0,
+        "quarantine_by_reason": {}, "models_built": 0, "tests_passed": 0, "tests_warned": 0,
+        "tests_failed": 0, "failed_checks": [],
+    }
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            key = mat.asset_key.to_user_string()
+            meta = {k: v.value for k, v in mat.metadata.items()}
+            if key == "raw/events":
+                summary["days"] = int(meta.get("days_loaded", 0))
+                summary["lines_read"] = int(meta.get("lines_read", 0))
+                summary["events_loaded"] = int(meta.get("events_loaded", 0))
+                summary["duplicates"] = int(meta.get("duplicates", 0))
+                summary["quarantined"] = int(meta.get("quarantined", 0))
+                summary["quarantine_by_reason"] = meta.get("quarantine_by_reason") or {}
+            else:
+                summary["models_built"] += 1
+                rows = meta.get("dagster/row_count")
+                echo(f"  built {key}" + (f" ({rows:,} rows)" if rows is not None else ""))
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if evaluation.passed:
+                summary["tests_passed"] += 1
+            elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+                summary["tests_warned"] += 1
+                echo(f"  warning: check {name} did not pass")
+            else:
+                summary["tests_failed"] += 1
+                summary["failed_checks"].append(name)
+    return summary
+
+
+def _failure_message(result: dg.ExecuteInProcessResult, summary: dict) -> str:
+    lines = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            lines.append(f"step {event.step_key} failed: {_error_text(event)}")
+    if summary["failed_checks"]:
+        lines.append("failed checks: " + ", ".join(summary["failed_checks"]))
+    return "\n".join(lines) or "the nightly job failed"
+
+
+def _error_text(event: dg.DagsterEvent) -> str:
+    """The innermost causes of a step failure (Dagster wraps the user error)."""
+    error = event.event_specific_data.error
+    messages = []
+    while error is not None:
+        text = error.message.strip()
+        if text and "Error occurred while executing" not in text:
+            messages.append(text)
+        error = error.cause
+    return "\n".join(messages) or "unknown error"
