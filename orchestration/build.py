@@ -104,6 +104,8 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
         "quarantine_by_reason": {}, "models_built": 0, "tests_passed": 0, "tests_warned": 0,
         "tests_failed": 0, "failed_checks": [],
     }
+    # A run over a range of partitions reports each asset (and check) once per partition.
+    seen: set[str] = set()
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.event_specific_data.materialization
@@ -116,13 +118,17 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
                 summary["duplicates"] = int(meta.get("duplicates", 0))
                 summary["quarantined"] = int(meta.get("quarantined", 0))
                 summary["quarantine_by_reason"] = meta.get("quarantine_by_reason") or {}
-            else:
+            elif key not in seen:
+                seen.add(key)
                 summary["models_built"] += 1
                 rows = meta.get("dagster/row_count")
                 echo(f"  built {key}" + (f" ({rows:,} rows)" if rows is not None else ""))
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if name in seen:
+                continue
+            seen.add(name)
             if evaluation.passed:
                 summary["tests_passed"] += 1
             elif evaluation.severity == dg.AssetCheckSeverity.WARN:

@@ -179,7 +179,7 @@ def explain(
     user_id: str | None, email: str | None, anonymous_id: str | None, warehouse: Path | None,
     as_json: bool,
 ) -> None:
-    """The customer of an identifier, all its identifiers, and the path joining each to the anchor."""
+    """The customer of an identifier, its identifiers, and the links joining each to the anchor."""
     from orchestration.explain import explain_customer
 
     identifier = _one_identifier(user_id, email, anonymous_id)
@@ -204,29 +204,37 @@ def _one_identifier(user_id: str | None, email: str | None, anonymous_id: str | 
 
 
 def _print_explanation(report: dict) -> None:
+    idents = report["identifiers"]
     console.print(
-        f"customer [bold]{report['customer_id']}[/]  anchor {report['anchor_type']}="
-        f"{report['anchor_value']}  ({len(report['identifiers'])} identifiers)"
+        f"customer [bold]{report['customer_id']}[/]: {len(idents)} identifiers, anchor "
+        f"{report['anchor_type']} {report['anchor_value']}"
     )
-    table = Table(show_lines=False)
-    for column in ("type", "value", "first seen", "last seen", "path to anchor"):
-        table.add_column(column)
-    for ident in report["identifiers"]:
-        hops = " -> ".join(
-            f"{h['to_type']}={h['to_value']} [{h['message_id']} @ {h['first_seen_at']}]"
-            for h in ident["path"]
-        ) or "(anchor)"
-        table.add_row(ident["identifier_type"], ident["identifier_value"],
-                      str(ident["first_seen_at"]), str(ident["last_seen_at"]), hops)
-    console.print(table)
+    for ident in idents:
+        console.print(
+            f"\n  {ident['identifier_type']:<13} {ident['identifier_value']}"
+            f"   seen {_ts(ident['first_seen_at'])} .. {_ts(ident['last_seen_at'])}"
+            f" in {ident['messages']} message(s)", markup=False,
+        )
+        if not ident["path"]:
+            console.print("      (the anchor)")
+        for hop in ident["path"]:
+            console.print(
+                f"      -> {hop['to_type']} {hop['to_value']}  by message {hop['message_id']}"
+                f" at {_ts(hop['first_seen_at'])}", markup=False,
+            )
     if report["conflicts"]:
-        console.print(f"{len(report['conflicts'])} link(s) set aside by merge protection:")
+        console.print(f"\n{len(report['conflicts'])} link(s) set aside by merge protection:")
         for c in report["conflicts"]:
             console.print(
-                f"  {c['identifier_type']}={c['identifier_value']} not joined to "
-                f"{c['conflicting_identifier_type']}={c['conflicting_identifier_value']} "
-                f"({c['rule']}, message {c['message_id']} @ {c['occurred_at']})", markup=False,
+                f"  {c['identifier_type']} {c['identifier_value']} not joined to "
+                f"{c['conflicting_identifier_type']} {c['conflicting_identifier_value']} "
+                f"({c['rule']}; message {c['message_id']} at {_ts(c['occurred_at'])})",
+                markup=False,
             )
+
+
+def _ts(value: object) -> str:
+    return str(value)[:19]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""Paths and settings, from environment variables with defaults (nothing must be set for the demo)."""
+"""Paths and settings from environment variables, with defaults (none needed for the demo)."""
 
 from __future__ import annotations
 

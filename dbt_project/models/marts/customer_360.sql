@@ -1,0 +1,175 @@
+with
+
+graph as (
+
+    select * from {{ ref('identity_graph') }}
+
+),
+
+traits as (
+
+    select * from {{ ref('int_customers__traits') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_customers__orders') }}
+
+),
+
+sessions as (
+
+    select * from {{ ref('sessions') }}
+
+),
+
+tracks as (
+
+    select t.message_id, mc.customer_id
+    from {{ ref('stg_events__tracks') }} as t
+    inner join {{ ref('int_identity__message_customers') }} as mc
+        on mc.message_id = t.message_id
+    where t.analytics_consent is null or t.analytics_consent
+
+),
+
+identifiers as (
+
+    select
+        customer_id,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at,
+        count(*) as identifiers,
+        count(case when identifier_type = 'anonymous_id' then 1 end) as anonymous_ids,
+        count(case when identifier_type = 'email' then 1 end) as emails,
+        -- the customer's user id: the earliest seen (there is one unless the limit is raised)
+        {{ cdp.first_non_null(
+            "case when identifier_type = 'user_id' then identifier_value end",
+            'first_seen_at', 'identifier_value') }} as user_id,
+        -- the email seen most recently
+        {{ cdp.latest_non_null(
+            "case when identifier_type = 'email' then identifier_value end",
+            'last_seen_at', 'identifier_value') }} as email
+    from graph
+    group by customer_id
+
+),
+
+session_totals as (
+
+    select
+        customer_id,
+        count(*) as sessions,
+        cast(sum(page_views) as {{ dbt.type_bigint() }}) as page_views,
+        count(case when has_conversion then 1 end) as converting_sessions,
+        {{ cdp.first_non_null('utm_source', 'started_at', 'session_id') }} as first_touch_source,
+        {{ cdp.first_non_null('utm_medium', 'started_at', 'session_id') }} as first_touch_medium,
+        {{ cdp.first_non_null('utm_campaign', 'started_at', 'session_id') }}
+            as first_touch_campaign,
+        {{ cdp.latest_non_null('utm_source', 'started_at', 'session_id') }} as last_touch_source,
+        {{ cdp.latest_non_null('utm_medium', 'started_at', 'session_id') }} as last_touch_medium,
+        {{ cdp.latest_non_null('utm_campaign', 'started_at', 'session_id') }}
+            as last_touch_campaign
+    from sessions
+    where customer_id is not null
+    group by customer_id
+
+),
+
+track_totals as (
+
+    select customer_id, count(*) as track_events
+    from tracks
+    group by customer_id
+
+),
+
+as_of as (
+
+    -- "days since last seen" counts to the newest event in the warehouse, so a rebuild of
+    -- the same data gives the same numbers whatever day it runs.
+    select max(last_seen_at) as as_of_at from graph
+
+),
+
+final as (
+
+    select
+        -- ids
+        i.customer_id,
+        i.user_id,
+        i.email,
+        -- traits
+        t.name,
+        t.first_name,
+        t.last_name,
+        t.phone,
+        t.plan,
+        t.company_name,
+        t.account_created_at,
+        -- identifiers
+        i.identifiers,
+        i.anonymous_ids,
+        i.emails,
+        -- activity
+        i.first_seen_at,
+        i.last_seen_at,
+        {{ dbt.datediff('i.last_seen_at', 'a.as_of_at', 'day') }} as days_since_last_seen,
+        coalesce(s.sessions, 0) as sessions,
+        coalesce(s.page_views, 0) as page_views,
+        coalesce(tt.track_events, 0) as track_events,
+        coalesce(s.converting_sessions, 0) as converting_sessions,
+        -- commerce
+        coalesce(o.orders, 0) as orders,
+        cast(coalesce(o.revenue, 0) as {{ dbt.type_numeric() }}) as revenue,
+        o.first_order_at,
+        o.last_order_at,
+        -- attribution
+        s.first_touch_source,
+        s.first_touch_medium,
+        s.first_touch_campaign,
+        s.last_touch_source,
+        s.last_touch_medium,
+        s.last_touch_campaign
+    from identifiers as i
+    cross join as_of as a
+    left join traits as t on t.customer_id = i.customer_id
+    left join orders as o on o.customer_id = i.customer_id
+    left join session_totals as s on s.customer_id = i.customer_id
+    left join track_totals as tt on tt.customer_id = i.customer_id
+
+)
+
+select
+    customer_id,
+    user_id,
+    email,
+    name,
+    first_name,
+    last_name,
+    phone,
+    plan,
+    company_name,
+    account_created_at,
+    identifiers,
+    anonymous_ids,
+    emails,
+    first_seen_at,
+    last_seen_at,
+    days_since_last_seen,
+    sessions,
+    page_views,
+    track_events,
+    converting_sessions,
+    orders,
+    revenue,
+    first_order_at,
+    last_order_at,
+    first_touch_source,
+    first_touch_medium,
+    first_touch_campaign,
+    last_touch_source,
+    last_touch_medium,
+    last_touch_campaign
+from final
