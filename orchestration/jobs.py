@@ -15,7 +15,6 @@ from orchestration.resources import WarehouseResource
 nightly_job = dg.define_asset_job(
     name="cdp_nightly",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     description=(
         "Load the day's dump folder(s) into raw.events, then dbt build: staging, identity, "
         "sessions and marts, with every dbt test as an asset check."
