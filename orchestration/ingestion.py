@@ -3,11 +3,11 @@
 Every input line ends in exactly one of three places:
 
 * `raw.events`      one row per distinct `messageId` (the first copy seen wins),
-* a duplicate       counted in `raw.load_log.duplicates` (same id earlier in the day or on another day),
+* a duplicate       counted in `raw.load_log.duplicates` (same id seen earlier that day or another day),
 * `raw.quarantine`  with the file, line number, a readable reason and the raw text.
 
 The happy path never loops over lines in Python: DuckDB's CSV reader splits each file into
-lines (gzip handled natively, undecodable lines captured by `store_rejects`), and DuckDB's
+lines (gzip handled natively, undecodable lines captured by `store_rejects`), and its
 JSON functions parse and classify them. Python only walks the list of files and steps in
 for files DuckDB cannot read at all (a truncated gzip): it recovers the readable lines and
 hands them back to the same SQL.
@@ -18,7 +18,6 @@ in one transaction, so a rerun never doubles rows and a failed run leaves the pr
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import tempfile
 import time
@@ -167,43 +166,77 @@ def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, display_name: str) 
     conn.execute("drop table if exists cdp_rejects")
     conn.execute("drop table if exists cdp_reject_scans")
     conn.execute(f"create or replace temp table cdp_file_lines as {_read_lines_sql(path)}")
+    # DuckDB can log one line twice (too long *and* invalid UTF-8): keep one row per line,
+    # in the order of the REASON_* constants, so a line is counted and quarantined once.
+    conn.execute("""
+        create or replace temp table cdp_file_rejects as
+        select line as line_number, error_type, error_message, csv_line
+        from cdp_rejects
+        qualify row_number() over (
+            partition by line
+            order by case error_type when 'INVALID ENCODING' then 1
+                                     when 'LINE SIZE OVER MAXIMUM' then 2 else 3 end,
+                     error_message
+        ) = 1
+    """)
     name = _sql_str(display_name)
+    # rejects_so_far: how many rejected lines precede the next good line. An ASOF join
+    # (not a correlated count) keeps this linear when a file has many rejected lines.
     conn.execute(f"""
         insert into cdp_lines
         with rejects as (
-            select line as line_number,
-                   line - row_number() over (order by line) as good_lines_before
-            from cdp_rejects
+            select line_number - row_number() over (order by line_number) as good_lines_before,
+                   row_number() over (order by line_number) as rejects_so_far
+            from cdp_file_rejects
+        ),
+        steps as (
+            select good_lines_before, max(rejects_so_far) as rejects_so_far
+            from rejects group by good_lines_before
         )
-        select {name}, f.row_index + (
-                   select count(*) from rejects r where r.good_lines_before < f.row_index
-               ), f.line, null
+        select {name}, f.row_index + coalesce(s.rejects_so_far, 0), f.line, null
         from cdp_file_lines f
+        asof left join steps s on f.row_index > s.good_lines_before
         union all
-        select {name}, line, csv_line,
+        select {name}, line_number, csv_line,
                case when error_type = 'INVALID ENCODING' then '{REASON_INVALID_ENCODING}'
                     when error_type = 'LINE SIZE OVER MAXIMUM' then '{REASON_LINE_TOO_LONG}'
                     else 'unreadable line: ' || error_message end
-        from cdp_rejects
+        from cdp_file_rejects
     """)
     read = conn.execute(
-        "select (select count(*) from cdp_file_lines) + (select count(*) from cdp_rejects)"
+        "select (select count(*) from cdp_file_lines) + (select count(*) from cdp_file_rejects)"
     ).fetchone()
     return int(read[0]) if read else 0
 
 
-def _recover_gzip(path: Path, tmp_dir: Path) -> tuple[Path, int, str]:
+def _recover_gzip(path: Path, tmp_dir: Path) -> tuple[Path, int, str] | None:
     """Decompress what can be read of a damaged gzip into a plain file.
 
-    Returns the plain file, how many complete lines it holds, and the unreadable tail.
+    Returns the plain file, how many complete lines it holds, and the unreadable tail;
+    None when zlib rejects the stream before producing a byte (e.g. a corrupt header).
+    Input is fed in small chunks so the output before a corrupt block is kept, and every
+    gzip member is read (`cat a.gz b.gz` files are valid gzip).
     """
     out = tmp_dir / (path.name + ".recovered.jsonl")
     data = bytearray()
     with open(path, "rb") as fh:
         raw = fh.read()
-    decomp = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
-    with contextlib.suppress(zlib.error):
-        data += decomp.decompress(raw)
+    chunk = 16 * 1024
+    start, failed = 0, False
+    while start < len(raw) and not failed:
+        decomp = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+        end = start
+        try:
+            while end < len(raw) and not decomp.eof:
+                data += decomp.decompress(raw[end : end + chunk])
+                end = min(end + chunk, len(raw))
+        except zlib.error:
+            failed = True
+        if not decomp.eof:
+            break
+        start = end - len(decomp.unused_data)
+    if failed and not data:
+        return None
     text = bytes(data)
     last_newline = text.rfind(b"\n")
     complete, tail = (text[: last_newline + 1], text[last_newline + 1 :])
@@ -218,7 +251,9 @@ def _classification_sql(received_date: dt.date) -> str:
     with fields as (
         select
             source_file, line_number, line, stage_reason,
-            case when stage_reason is null and line is not null and trim(line) <> ''
+            -- JSON whitespace, not only spaces: a line of tabs is blank, not invalid JSON
+            case when stage_reason is null and line is not null
+                      and trim(line, e' \\t\\r\\n') <> ''
                  then json_valid(line) end as is_json,
         from cdp_lines
     ),
@@ -252,7 +287,7 @@ def _classification_sql(received_date: dt.date) -> str:
         ) as event_at,
         case
             when stage_reason is not null then stage_reason
-            when line is null or trim(line) = '' then '{REASON_BLANK}'
+            when line is null or trim(line, e' \\t\\r\\n') = '' then '{REASON_BLANK}'
             when not is_json then '{REASON_INVALID_JSON}'
             when json_kind <> 'OBJECT' then '{REASON_NOT_OBJECT}'
             when type is null or type = '' then '{REASON_MISSING_TYPE}'
@@ -284,6 +319,10 @@ def load_day(
     report = LoadReport(received_date=received_date, folder_missing=not day_dir.is_dir())
     conn.execute("set timezone = 'UTC'")
     ensure_raw_schema(conn)
+    if report.folder_missing:
+        # No folder is not an empty day: what was loaded for it stays (an empty folder
+        # does replace the day with nothing).
+        return report
     _create_staging_tables(conn)
 
     files = find_dump_files(day_dir)
@@ -315,7 +354,7 @@ def load_day(
             report.duplicates, report.quarantined, report.unreadable_files, report.seconds,
         ],
     )
-    for table in ("cdp_lines", "cdp_classified", "cdp_file_lines"):
+    for table in ("cdp_lines", "cdp_classified", "cdp_file_lines", "cdp_file_rejects"):
         conn.execute(f"drop table if exists {table}")
     return report
 
@@ -332,8 +371,11 @@ def _stage_unreadable(
     conn: duckdb.DuckDBPyConnection, path: Path, display: str, exc: duckdb.Error, tmp: Path
 ) -> None:
     """A file DuckDB cannot read to the end: keep what is readable, quarantine the rest."""
+    recovery = None
     if path.name.lower().endswith(".gz") and _is_gzip(path):
-        recovered, complete_lines, tail = _recover_gzip(path, tmp)
+        recovery = _recover_gzip(path, tmp)
+    if recovery is not None:
+        recovered, complete_lines, tail = recovery
         if recovered.stat().st_size:
             _stage_file(conn, recovered, display)
         # The partial last line (possibly empty) stands for everything after the cut.
