@@ -3,7 +3,7 @@
 Every input line ends in exactly one of three places:
 
 * `raw.events`      one row per distinct `messageId` (the first copy seen wins),
-* a duplicate       counted in `raw.load_log.duplicates` (same id seen earlier that day or another day),
+* a duplicate       counted in `raw.load_log.duplicates` (id seen earlier that day or another day),
 * `raw.quarantine`  with the file, line number, a readable reason and the raw text.
 
 The happy path never loops over lines in Python: DuckDB's CSV reader splits each file into

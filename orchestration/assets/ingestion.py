@@ -74,7 +74,10 @@ def raw_events(
 
 
 def _per_day_table(reports: list) -> str:
-    rows = ["| day | files | lines | loaded | duplicates | quarantined |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| day | files | lines | loaded | duplicates | quarantined |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in reports[-60:]:
         rows.append(
             f"| {r.received_date} | {r.files} | {r.lines} | {r.loaded} | {r.duplicates} | "
