@@ -27,6 +27,6 @@
     coalesce(nullif(
         {{ cdp.regexp_replace_all(
             "regexp_extract(coalesce(" ~ path ~ ", regexp_extract(" ~ url ~ ", '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)', 1)), '^([^?#]*)', 1)",
-            '(.)/+$', '\\\\1') }},
+            '(.)/+$', '\\1') }},
     ''), '/')
 {%- endmacro %}

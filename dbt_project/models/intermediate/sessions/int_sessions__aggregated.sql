@@ -1,0 +1,164 @@
+{#- One row per session, rolled up from int_sessions__sessionized. Incremental on the same keys
+    (delete+insert on session_key): the keys with events in this run's received days, and the
+    keys of sessions this table holds that had events in those days. The post-hook removes
+    sessions that no longer exist (all their events gone). Attribution by channel and the
+    customer are added in marts.sessions, so seed and identity changes apply on every build. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='session_key',
+        post_hook="
+            delete from {{ this }}
+            where session_id not in (
+                select session_id from {{ ref('int_sessions__sessionized') }}
+            )",
+    )
+}}
+
+with
+
+events as (
+
+    select * from {{ ref('int_sessions__sessionized') }}
+    {% if is_incremental() %}
+    where session_key in (
+        {{ cdp.session_keys_to_reprocess(ref('int_sessions__sessionized'), 'last_received_date') }}
+        union
+        select session_key from {{ this }}
+        where first_received_date <= {{ cdp.sessions_window_end() }}
+            and last_received_date >= {{ cdp.sessions_window_start() }}
+    )
+    {% endif %}
+
+),
+
+session_totals as (
+
+    select
+        session_id,
+        session_key,
+        max(anonymous_id) as anonymous_id,
+        max(tracker_session_id) as tracker_session_id,
+        max(anchor_message_id) as anchor_message_id,
+        min(event_at) as started_at,
+        max(event_at) as ended_at,
+        count(*) as events,
+        count(case when event_type = 'page' then message_id end) as page_views,
+        count(case when event_type = 'track' then message_id end) as track_events,
+        count(case when is_conversion then message_id end) as conversions,
+        count(case when is_clamped then message_id end) as clamped_events,
+        max(case when is_split_by_cap then 1 else 0 end) = 1 as is_split_by_cap,
+        min(received_date) as first_received_date,
+        max(received_date) as last_received_date
+    from events
+    group by session_id, session_key
+
+),
+
+landing_pages as (
+
+    select
+        session_id,
+        page_path as landing_page_path,
+        page_url as landing_page_url,
+        page_title as landing_page_title
+    from events
+    where is_landing
+
+),
+
+exit_pages as (
+
+    select
+        session_id,
+        page_path as exit_page_path
+    from events
+    where is_exit
+
+),
+
+attribution_events as (
+
+    select
+        session_id,
+        referrer,
+        page_url as attribution_page_url,
+        campaign_source,
+        campaign_medium,
+        campaign_name
+    from events
+    where is_attribution_event
+
+),
+
+user_ids_ranked as (
+
+    select
+        session_id,
+        user_id,
+        row_number() over (partition by session_id order by event_in_session desc) as recency
+    from events
+    where user_id is not null
+
+),
+
+last_user_ids as (
+
+    select
+        session_id,
+        user_id
+    from user_ids_ranked
+    where recency = 1
+
+),
+
+joined as (
+
+    select
+        session_totals.session_id,
+        session_totals.session_key,
+        session_totals.anonymous_id,
+        last_user_ids.user_id,
+        session_totals.tracker_session_id,
+        session_totals.anchor_message_id,
+        row_number() over (
+            partition by session_totals.session_key
+            order by session_totals.started_at, session_totals.session_id
+        ) as session_index,
+        session_totals.started_at,
+        session_totals.ended_at,
+        {{ cdp.seconds_between('session_totals.started_at', 'session_totals.ended_at') }}
+            as duration_seconds,
+        session_totals.events,
+        session_totals.page_views,
+        session_totals.track_events,
+        session_totals.conversions,
+        session_totals.clamped_events,
+        session_totals.page_views = 1 and session_totals.track_events = 0 as is_bounce,
+        session_totals.conversions > 0 as has_conversion,
+        session_totals.is_split_by_cap,
+        landing_pages.landing_page_path,
+        landing_pages.landing_page_url,
+        landing_pages.landing_page_title,
+        exit_pages.exit_page_path,
+        attribution_events.referrer,
+        attribution_events.attribution_page_url,
+        attribution_events.campaign_source,
+        attribution_events.campaign_medium,
+        attribution_events.campaign_name,
+        session_totals.first_received_date,
+        session_totals.last_received_date
+    from session_totals
+    left join landing_pages
+        on session_totals.session_id = landing_pages.session_id
+    left join exit_pages
+        on session_totals.session_id = exit_pages.session_id
+    left join attribution_events
+        on session_totals.session_id = attribution_events.session_id
+    left join last_user_ids
+        on session_totals.session_id = last_user_ids.session_id
+
+)
+
+select * from joined

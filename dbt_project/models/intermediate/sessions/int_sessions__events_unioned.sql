@@ -1,0 +1,144 @@
+{#- Page and track events, one row per message, with the session key, the event time used for
+    sessions (future times clamped) and the flags that say why an event is kept out of sessions
+    (analytics consent refused, no identifier). Replaced a received day at a time. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='received_date',
+    )
+}}
+
+with
+
+pages as (
+
+    select * from {{ ref('stg_events__pages') }}
+    where {{ cdp.sessions_received_window('received_date') }}
+
+),
+
+tracks as (
+
+    select * from {{ ref('stg_events__tracks') }}
+    where {{ cdp.sessions_received_window('received_date') }}
+
+),
+
+unioned as (
+
+    select
+        message_id,
+        'page' as event_type,
+        anonymous_id,
+        user_id,
+        tracker_session_id,
+        analytics_consent,
+        cast(null as {{ dbt.type_string() }}) as event_name,
+        page_url,
+        page_path,
+        page_title,
+        referrer,
+        campaign_source,
+        campaign_medium,
+        campaign_name,
+        campaign_term,
+        campaign_content,
+        event_at,
+        received_at,
+        received_date
+    from pages
+
+    union all
+
+    select
+        message_id,
+        'track' as event_type,
+        anonymous_id,
+        user_id,
+        tracker_session_id,
+        analytics_consent,
+        event_name,
+        page_url,
+        page_path,
+        page_title,
+        referrer,
+        campaign_source,
+        campaign_medium,
+        campaign_name,
+        campaign_term,
+        campaign_content,
+        event_at,
+        received_at,
+        received_date
+    from tracks
+
+),
+
+with_received_reference as (
+
+    select
+        *,
+        -- when the message has no receivedAt, the end of its received day bounds the event time
+        coalesce(
+            received_at,
+            cast({{ dbt.dateadd('day', 1, 'cast(received_date as timestamp)') }} as timestamp)
+        ) as received_reference_at
+    from unioned
+
+),
+
+flagged as (
+
+    select
+        -- ids
+        message_id,
+        event_type,
+        {{ cdp.session_key('anonymous_id', 'user_id') }} as session_key,
+        anonymous_id,
+        user_id,
+        tracker_session_id,
+
+        -- event
+        event_name,
+        event_type = 'track'
+            and coalesce(event_name in (
+                {%- for name in var('conversion_events') %}
+                '{{ name | replace("'", "''") }}'{{ "," if not loop.last }}
+                {%- endfor %}
+            ), false) as is_conversion,
+
+        -- page and campaign context
+        page_url,
+        page_path,
+        page_title,
+        referrer,
+        campaign_source,
+        campaign_medium,
+        campaign_name,
+        campaign_term,
+        campaign_content,
+
+        -- booleans
+        analytics_consent,
+        coalesce(analytics_consent = false, false) as is_excluded_by_consent,
+        anonymous_id is null and user_id is null as is_missing_identifier,
+        event_at > {{ dbt.dateadd('minute', var('future_tolerance_minutes') | int,
+            'received_reference_at') }} as is_clamped,
+
+        -- timestamps
+        event_at as original_event_at,
+        case
+            when event_at > {{ dbt.dateadd('minute', var('future_tolerance_minutes') | int,
+                'received_reference_at') }}
+                then received_reference_at
+            else event_at
+        end as event_at,
+        received_at,
+        received_date
+
+    from with_received_reference
+
+)
+
+select * from flagged

@@ -1,0 +1,32 @@
+-- Every page and track event that may be used (analytics consent not refused, an anonymous id
+-- or a user id) is in exactly one session, and no other event is: the incremental models hold
+-- exactly what a full rebuild would.
+with
+
+usable_events as (
+
+    select message_id
+    from {{ ref('int_sessions__events_unioned') }}
+    where session_key is not null
+        and not is_excluded_by_consent
+
+),
+
+sessionized_events as (
+
+    select message_id, count(*) as copies
+    from {{ ref('int_sessions__sessionized') }}
+    group by message_id
+
+)
+
+select
+    coalesce(usable_events.message_id, sessionized_events.message_id) as message_id,
+    usable_events.message_id is not null as is_usable,
+    sessionized_events.copies
+from usable_events
+full outer join sessionized_events
+    on usable_events.message_id = sessionized_events.message_id
+where usable_events.message_id is null
+    or sessionized_events.message_id is null
+    or sessionized_events.copies <> 1
