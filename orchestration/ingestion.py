@@ -1,9 +1,12 @@
 """Load one day of Segment-spec JSON-lines dumps into `raw.events` / `raw.quarantine`.
 
-Every input line ends in exactly one of three places:
+Every input line ends in exactly one of four places:
 
 * `raw.events`      one row per distinct `messageId` (the first copy seen wins),
 * a duplicate       counted in `raw.load_log.duplicates` (id seen earlier that day or another day),
+* suppressed        counted in `raw.load_log.suppressed`, never stored: the message carries (or
+                    the rejected line mentions) an identifier erased by `cdp forget`
+                    (`privacy.suppression`, see orchestration/privacy.py),
 * `raw.quarantine`  with the file, line number, a readable reason and the raw text.
 
 The happy path never loops over lines in Python: DuckDB's CSV reader splits each file into
@@ -26,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
+
+from orchestration import privacy
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "alias", "group")
 DUMP_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson", ".ndjson.gz")
@@ -75,8 +80,11 @@ create table if not exists raw.load_log (
     duplicates      bigint not null,
     quarantined     bigint not null,
     unreadable_files integer not null,
-    seconds         double not null
+    seconds         double not null,
+    suppressed      bigint not null default 0
 );
+-- tables created before suppression existed
+alter table raw.load_log add column if not exists suppressed bigint default 0;
 """
 
 
@@ -91,6 +99,7 @@ class LoadReport:
     loaded: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    suppressed: int = 0
     unreadable_files: int = 0
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -98,8 +107,8 @@ class LoadReport:
 
     @property
     def accounted(self) -> bool:
-        """Every line read is loaded, a duplicate or quarantined."""
-        return self.lines == self.loaded + self.duplicates + self.quarantined
+        """Every line read is loaded, a duplicate, suppressed or quarantined."""
+        return self.lines == self.loaded + self.duplicates + self.suppressed + self.quarantined
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -339,19 +348,28 @@ def load_day(
                 _stage_unreadable(conn, path, display, exc, Path(tmp))
 
     conn.execute(_classification_sql(received_date))
+    # Erased identifiers (cdp forget): flag the lines to drop; the salt is a query parameter.
+    privacy.mark_suppressed(conn, "cdp_classified", privacy.suppression_salt(conn))
     counts = _replace_day(conn, received_date)
     report.lines = counts["lines"]
     report.loaded = counts["loaded"]
     report.duplicates = counts["duplicates"]
     report.quarantined = counts["quarantined"]
+    report.suppressed = counts["suppressed"]
     report.quarantine_by_reason = counts["by_reason"]
     report.unreadable_files = counts["unreadable_files"]
     report.seconds = round(time.perf_counter() - started, 3)
     conn.execute(
-        "insert or replace into raw.load_log values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?)",
+        """
+        insert or replace into raw.load_log (
+            received_date, loaded_at, files, empty_files, lines, loaded, duplicates,
+            quarantined, unreadable_files, seconds, suppressed
+        ) values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
         [
             received_date, report.files, report.empty_files, report.lines, report.loaded,
             report.duplicates, report.quarantined, report.unreadable_files, report.seconds,
+            report.suppressed,
         ],
     )
     for table in ("cdp_lines", "cdp_classified", "cdp_file_lines", "cdp_file_rejects"):
@@ -411,7 +429,7 @@ def _replace_day(conn: duckdb.DuckDBPyConnection, received_date: dt.date) -> dic
                    partition by message_id order by source_file, line_number
                ) as copy_number
         from cdp_classified c
-        where reason is null
+        where reason is null and not is_suppressed
     """)
     conn.execute("begin transaction")
     try:
@@ -434,16 +452,17 @@ def _replace_day(conn: duckdb.DuckDBPyConnection, received_date: dt.date) -> dic
             select source_file, line_number, received_date, reason,
                    left(line, {QUARANTINE_RAW_LINE_CHARS})
             from cdp_classified
-            where reason is not null
+            where reason is not null and not is_suppressed
         """)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
-    lines, valid, quarantined = conn.execute("""
+    lines, valid, quarantined, suppressed = conn.execute("""
         select count(*) filter (where line_number is not null or reason is null),
-               count(*) filter (where reason is null),
-               count(*) filter (where reason is not null)
+               count(*) filter (where reason is null and not is_suppressed),
+               count(*) filter (where reason is not null and not is_suppressed),
+               count(*) filter (where is_suppressed)
         from cdp_classified
     """).fetchone()
     loaded = conn.execute(
@@ -464,6 +483,7 @@ def _replace_day(conn: duckdb.DuckDBPyConnection, received_date: dt.date) -> dic
         "loaded": int(loaded),
         "duplicates": int(valid) - int(loaded),
         "quarantined": int(quarantined) - int(unreadable_files),
+        "suppressed": int(suppressed),
         "unreadable_files": int(unreadable_files),
         "by_reason": {str(k): int(v) for k, v in by_reason.items()},
     }
