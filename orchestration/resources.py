@@ -1,6 +1,8 @@
 """Dagster resources: where the dumps and the warehouse are."""
 
 
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +11,21 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
+
+
+class WarehouseLockedError(duckdb.IOException):
+    """Another process holds the warehouse file (DuckDB allows one writing process)."""
+
+
+def locked_message(path: Path, error: BaseException) -> str:
+    """What to tell the user when DuckDB cannot lock the warehouse file."""
+    holder = re.search(r"held in (.+?) \(PID (\d+)\)", str(error))
+    by = f" (pid {holder.group(2)}, {holder.group(1)})" if holder else ""
+    return (
+        f"warehouse {path} is locked by another process{by}: a build or a BI tool holds it; "
+        "BI tools should read the published file CDP_PUBLISH "
+        f"(default {settings.DEFAULT_PUBLISH}), never the warehouse. DuckDB said: {error}"
+    )
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -21,6 +38,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     warehouse: str = settings.DEFAULT_WAREHOUSE
     raw_dir: str = settings.DEFAULT_RAW_DIR
+    # Published read-only copy of the marts for BI; None: CDP_PUBLISH, else analytics.duckdb
+    # next to the warehouse (data/analytics.duckdb for the default warehouse).
+    publish: str | None = None
 
     @classmethod
     def from_env(cls) -> "WarehouseResource":
@@ -35,12 +55,25 @@ class WarehouseResource(dg.ConfigurableResource):
     def raw_path(self) -> Path:
         return Path(self.raw_dir).expanduser().resolve()
 
+    @property
+    def publish_path(self) -> Path:
+        if self.publish:
+            return Path(self.publish).expanduser().resolve()
+        if os.environ.get("CDP_PUBLISH"):
+            return settings.publish_path()
+        return self.warehouse_path.parent / Path(settings.DEFAULT_PUBLISH).name
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         path = self.warehouse_path
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = duckdb.connect(str(path), read_only=read_only)
+        try:
+            conn = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "Could not set lock on file" in str(exc):
+                raise WarehouseLockedError(locked_message(path, exc)) from exc
+            raise
         try:
             conn.execute("set timezone = 'UTC'")
             yield conn
