@@ -1,0 +1,65 @@
+{#- One row per audience per build: members, who entered and left on that build, and who met
+    the condition but was left out for lack of consent. Append-only, like the membership
+    history it summarises (full_refresh: false). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        full_refresh=false,
+    )
+}}
+{%- set audiences = cdp.audience_definitions() -%}
+with
+
+audiences as (
+
+    {%- for audience in audiences %}
+
+    select
+        '{{ audience.name }}' as audience_name,
+        '{{ audience.consent_category }}' as consent_category
+    {{ 'union all' if not loop.last }}
+    {%- else %}
+
+    select
+        cast(null as {{ dbt.type_string() }}) as audience_name,
+        cast(null as {{ dbt.type_string() }}) as consent_category
+    where 1 = 0
+    {%- endfor %}
+
+),
+
+matches as (
+
+    select
+        audience_name,
+        count(case when has_consent then 1 end) as members,
+        count(case when not has_consent then 1 end) as excluded_without_consent
+    from {{ ref('int_audiences__members') }}
+    group by audience_name
+
+),
+
+changes as (
+
+    select
+        audience_name,
+        count(case when change = 'entered' then 1 end) as entered,
+        count(case when change = 'left' then 1 end) as exited
+    from {{ ref('audience_membership_history') }}
+    where built_at = {{ cdp.audience_build_time() }}
+    group by audience_name
+
+)
+
+select
+    {{ cdp.audience_build_time() }} as built_at,
+    audiences.audience_name,
+    audiences.consent_category,
+    coalesce(matches.members, 0) as members,
+    coalesce(changes.entered, 0) as entered,
+    coalesce(changes.exited, 0) as exited,
+    coalesce(matches.excluded_without_consent, 0) as excluded_without_consent
+from audiences
+left join matches on matches.audience_name = audiences.audience_name
+left join changes on changes.audience_name = audiences.audience_name
