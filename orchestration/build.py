@@ -81,6 +81,11 @@ def run_nightly_job(
 
     started = time.perf_counter()
     os.environ["CDP_WAREHOUSE"] = str(warehouse)
+    if not full_refresh and _erasures_need_full_refresh(warehouse):
+        # A pending erasure removes messages from sessions of other visitors (a shared
+        # device): the incremental session models must re-sessionize them from scratch.
+        echo("  pending erasure touches sessions of other visitors: full refresh of dbt models")
+        full_refresh = True
     defs = build_definitions(WarehouseResource(warehouse=str(warehouse), raw_dir=str(raw_dir)))
     job = defs.resolve_job_def(NIGHTLY_JOB).with_logger_defs({"cli": cli_logger(echo)})
     with _instance() as instance:
@@ -91,6 +96,7 @@ def run_nightly_job(
             raise_on_error=False,
         )
         summary = summarise(result, echo)
+    summary["consent_excluded"] = _consent_excluded_total(warehouse)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     if not result.success:
         raise BuildFailed(_failure_message(result, summary))
@@ -101,7 +107,9 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
     """Counts from the run's events: what was loaded, built and tested."""
     summary: dict = {
         "days": 0, "lines_read": 0, "events_loaded": 0, "duplicates": 0, "quarantined": 0,
-        "quarantine_by_reason": {}, "models_built": 0, "tests_passed": 0, "tests_warned": 0,
+        "quarantine_by_reason": {}, "suppressed": 0, "erasures_completed": 0,
+        "rows_erased": 0, "consent_excluded": 0,
+        "models_built": 0, "tests_passed": 0, "tests_warned": 0,
         "tests_failed": 0, "failed_checks": [],
     }
     # A run over a range of partitions reports each asset (and check) once per partition.
@@ -118,6 +126,12 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
                 summary["duplicates"] = int(meta.get("duplicates", 0))
                 summary["quarantined"] = int(meta.get("quarantined", 0))
                 summary["quarantine_by_reason"] = meta.get("quarantine_by_reason") or {}
+                summary["suppressed"] = int(meta.get("suppressed", 0))
+                summary["erasures_completed"] = int(meta.get("erasure_requests_completed", 0))
+                summary["rows_erased"] = int(meta.get("erased_rows", 0))
+            elif key == "published/marts":
+                # the read-only copy for BI (its step logs where it went); not a dbt model
+                summary["published"] = str(meta.get("path", ""))
             elif key not in seen:
                 seen.add(key)
                 summary["models_built"] += 1
@@ -138,6 +152,34 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
                 summary["tests_failed"] += 1
                 summary["failed_checks"].append(name)
     return summary
+
+
+def _erasures_need_full_refresh(warehouse: Path) -> bool:
+    import duckdb
+
+    from orchestration.privacy import PrivacyError, erasures_need_full_refresh
+
+    try:
+        return erasures_need_full_refresh(warehouse)
+    except PrivacyError as exc:
+        raise BuildFailed(f"privacy: {exc}") from None
+    except duckdb.Error:
+        return False  # the job itself reports why the warehouse cannot be used
+
+
+def _consent_excluded_total(warehouse: Path) -> int:
+    """Messages kept out of the analytics marts for refused consent (all days), read from
+    intermediate.int_privacy__consent_excluded once dbt has let go of the warehouse."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            row = conn.execute(
+                "select sum(excluded_messages) from intermediate.int_privacy__consent_excluded"
+            ).fetchone()
+    except duckdb.Error:
+        return 0
+    return int(row[0] or 0) if row else 0
 
 
 def _failure_message(result: dg.ExecuteInProcessResult, summary: dict) -> str:

@@ -29,7 +29,7 @@ class CdpError(click.ClickException):
     """A failure the user can act on: printed without a traceback, exit status 1."""
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        err_console.print(f"[bold red]error:[/] {self.message}")
+        err_console.print(f"[bold red]error:[/] {self.message}", soft_wrap=True)
 
 
 def _use_paths(raw_dir: Path | None = None, warehouse: Path | None = None) -> tuple[Path, Path]:
@@ -158,6 +158,8 @@ def _print_summary(summary: dict) -> None:
     for label, key in [
         ("days loaded", "days"), ("lines read", "lines_read"), ("events loaded", "events_loaded"),
         ("duplicates", "duplicates"), ("quarantined", "quarantined"),
+        ("suppressed (erased ids)", "suppressed"), ("erasures completed", "erasures_completed"),
+        ("rows erased", "rows_erased"), ("consent-excluded msgs", "consent_excluded"),
         ("models built", "models_built"), ("tests passed", "tests_passed"),
         ("tests warned", "tests_warned"), ("seconds", "seconds"),
     ]:
@@ -235,6 +237,202 @@ def _print_explanation(report: dict) -> None:
 
 def _ts(value: object) -> str:
     return str(value)[:19]
+
+
+# --- privacy: erasure and access requests (orchestration/privacy.py) ---------------------
+
+
+def _privacy_identifier(
+    user_id: str | None, email: str | None, anonymous_id: str | None, phone: str | None
+) -> tuple[str, str]:
+    given = [(t, v) for t, v in (("user_id", user_id), ("email", email),
+                                 ("anonymous_id", anonymous_id), ("phone", phone)) if v]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --user-id, --email, --anonymous-id, --phone")
+    return given[0]
+
+
+def _privacy_options(fn):  # noqa: ANN001, ANN202 - a click decorator
+    for option in reversed([
+        click.option("--user-id", "user_id"),
+        click.option("--email"),
+        click.option("--anonymous-id", "anonymous_id"),
+        click.option("--phone"),
+        click.option("--warehouse", type=click.Path(path_type=Path), default=None,
+                     help="DuckDB file (default: CDP_WAREHOUSE, else data/warehouse.duckdb)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def _locked_message(warehouse: Path, exc: Exception) -> str:
+    return (
+        f"{warehouse}: cannot open the warehouse ({_first_error_line(exc)}); "
+        "a build may be running: try again when it has finished"
+    )
+
+
+def _first_error_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@main.command()
+@_privacy_options
+def forget(
+    user_id: str | None, email: str | None, anonymous_id: str | None, phone: str | None,
+    warehouse: Path | None,
+) -> None:
+    """GDPR erasure request: the next build erases the whole customer of this identifier.
+
+    Only a salted hash of the identifier is stored (privacy.requests). The next `cdp build`
+    (or nightly run) deletes every message, quarantined line and derived row of the customer
+    and adds its identifiers to the suppression list, so later dumps carrying them are dropped
+    at load time.
+    """
+    import duckdb
+
+    from orchestration import privacy
+
+    identifier_type, value = _privacy_identifier(user_id, email, anonymous_id, phone)
+    _, wh = _use_paths(None, warehouse)
+    if not wh.exists():
+        raise CdpError(f"{wh}: no warehouse (run `cdp build` first, or pass --warehouse)")
+    try:
+        with duckdb.connect(str(wh)) as conn:
+            known = privacy.identifier_in_graph(conn, identifier_type, value)
+            request_id, created = privacy.record_request(conn, identifier_type, value)
+    except ValueError as exc:
+        raise CdpError(str(exc)) from None
+    except privacy.PrivacyError as exc:
+        raise CdpError(f"privacy: {exc}") from None
+    except duckdb.IOException as exc:
+        raise CdpError(_locked_message(wh, exc)) from None
+    verb = "recorded" if created else "already pending as"
+    console.print(
+        f"erasure request {verb} [bold]{request_id}[/] ({identifier_type}; only its salted hash "
+        "is stored). The next `cdp build` erases the customer and suppresses its identifiers."
+    )
+    if not known:
+        console.print(
+            f"note: this {identifier_type} is not in marts.identity_graph of the last build: "
+            "the messages carrying it will be erased, but no other identifier can be tied to it."
+        )
+
+
+@main.command("export")
+@_privacy_options
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="JSON file to write (it holds personal data: created with mode 0600).")
+def export_command(
+    user_id: str | None, email: str | None, anonymous_id: str | None, phone: str | None,
+    warehouse: Path | None, out: Path,
+) -> None:
+    """Access request: everything held on the customer of this identifier, as one JSON file.
+
+    Identifiers (identity graph), the customer_360 row and traits, identity conflicts, every
+    raw message carrying one of its identifiers (payload parsed), quarantined lines mentioning
+    one, sessions and page views. Reads the warehouse read-only.
+    """
+    import duckdb
+
+    from orchestration import privacy
+
+    identifier_type, value = _privacy_identifier(user_id, email, anonymous_id, phone)
+    _, wh = _use_paths(None, warehouse)
+    try:
+        report = privacy.export_customer(wh, identifier_type, value)
+    except (LookupError, ValueError) as exc:
+        raise CdpError(str(exc)) from None
+    except duckdb.IOException as exc:
+        raise CdpError(_locked_message(wh, exc)) from None
+    path = privacy.write_export(report, out)
+    console.print(
+        f"wrote {path}: customer {report['customer_id']}, {len(report['identifiers'])} "
+        f"identifiers, {len(report['events'])} events, {len(report['sessions'])} sessions, "
+        f"{len(report['page_views'])} page views, {len(report['quarantined_lines'])} "
+        "quarantined lines",
+        markup=False,
+    )
+
+
+# --- audiences (orchestration/audiences.py) ----------------------------------------------
+
+
+@main.command()
+@click.option("--warehouse", type=click.Path(path_type=Path), default=None,
+              help="DuckDB file (default: CDP_WAREHOUSE, else data/warehouse.duckdb).")
+def audiences(warehouse: Path | None) -> None:
+    """Audiences (dbt_project/models/marts/audiences/), their sizes and destinations.
+
+    Members, and who entered and left, as of the last build; `no consent` counts customers
+    meeting the condition whose latest consent does not allow the audience's category.
+    """
+    import duckdb
+
+    from orchestration.audiences import (
+        AudienceError,
+        export_dir_for,
+        latest_sizes,
+        load_audiences,
+        member_counts,
+    )
+
+    _, wh = _use_paths(None, warehouse)
+    try:
+        defined = load_audiences()
+    except AudienceError as exc:
+        raise CdpError(str(exc)) from None
+    sizes: dict = {}
+    counts: dict = {}
+    if wh.exists():
+        try:
+            with duckdb.connect(str(wh), read_only=True) as conn:
+                sizes = latest_sizes(conn)
+                counts = member_counts(conn, defined)
+        except duckdb.IOException as exc:
+            raise CdpError(_audience_locked_message(wh, exc)) from None
+    if not defined:
+        console.print("no audiences defined (add one under dbt_project/models/marts/audiences/)")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("audience", "members", "entered", "left", "no consent"):
+        table.add_column(column, justify="left" if column == "audience" else "right",
+                         no_wrap=True)
+    for audience in defined:
+        members = counts.get(audience.name)
+        size = sizes.get(audience.name) or {}
+        table.add_row(
+            audience.name,
+            "not built" if members is None else f"{members:,}",
+            *(f"{size[k]:,}" if size else "-"
+              for k in ("entered", "exited", "excluded_without_consent")),
+        )
+    console.print(table)
+    for audience in defined:
+        console.print(
+            f"\n{audience.name}: {audience.description}\n  where {audience.condition}\n"
+            f"  consent {audience.consent_category}; destinations "
+            f"{', '.join(audience.destinations) or '(none)'}",
+            markup=False, highlight=False,
+        )
+    built = max((str(s["built_at"])[:19] for s in sizes.values()), default=None)
+    if built:
+        console.print(
+            f"\nas of the build of {built} UTC in {wh}; files under "
+            f"{export_dir_for(wh)}/<destination>/", markup=False,
+        )
+    elif not wh.exists():
+        console.print(f"{wh}: no warehouse yet (run `cdp build`)")
+
+
+def _audience_locked_message(warehouse: Path, exc: Exception) -> str:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (
+        f"{warehouse}: cannot open the warehouse ({first}); a build may be running: try again "
+        "when it has finished"
+    )
+
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,7 @@ GROUPS = {
     "staging": "staging",
     "identity": "identity",
     "sessions": "sessions",
+    "privacy": "privacy",
     "marts": "marts",
 }
 
@@ -52,6 +53,15 @@ class CdpTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:data-engineering"]
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetSpec:
+        # Kinds are the UI's icons: dbt and duckdb come from dagster-dbt; Python models add python.
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if self.get_resource_props(manifest, unique_id).get("language") == "python":
+            spec = spec.merge_attributes(kinds={"python"})
+        return spec
 
 
 translator = CdpTranslator(

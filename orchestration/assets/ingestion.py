@@ -3,8 +3,15 @@
 
 import dagster as dg
 
+from orchestration.audiences import discard_exports, export_dir_for
 from orchestration.ingestion import find_day_folders, load_day
 from orchestration.partitions import daily_partitions
+from orchestration.privacy import (
+    PrivacyError,
+    apply_pending_erasures,
+    compact_warehouse,
+    consent_excluded_messages,
+)
 from orchestration.resources import WarehouseResource
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -21,7 +28,9 @@ WAREHOUSE_POOL = "duckdb_warehouse"
     description=(
         "Segment-spec messages from the dump folder of each day (CDP_RAW_DIR/YYYY-MM-DD), "
         "deduplicated by messageId, with every rejected line in raw.quarantine. Also writes "
-        "raw.quarantine and raw.load_log. A day is replaced atomically."
+        "raw.quarantine and raw.load_log. A day is replaced atomically. Before loading, applies "
+        "pending erasure requests (cdp forget) to every day; messages carrying an erased "
+        "identifier are suppressed at load (counted, never stored)."
     ),
 )
 def raw_events(
@@ -30,6 +39,24 @@ def raw_events(
     days = [key for key in context.partition_keys]
     present = set(find_day_folders(warehouse.raw_path))
     reports = []
+    # Erasures first, so that this run's loads already suppress the erased identifiers; then
+    # the file is rewritten so the erased rows' bytes do not linger in DuckDB's free blocks.
+    try:
+        with warehouse.connect() as conn:
+            erasures = apply_pending_erasures(conn, log=context.log.info)
+    except PrivacyError as exc:
+        raise dg.Failure(f"privacy: {exc}") from None
+    if erasures.requests_completed:
+        # The last build's audience files may hold the erased people: remove them now, the
+        # export step of this run writes them again (without them) if the run succeeds.
+        removed = discard_exports(export_dir_for(warehouse.warehouse_path))
+        if removed:
+            context.log.info(f"removed {len(removed)} audience export file(s) after erasure")
+        sizes = compact_warehouse(warehouse.warehouse_path)
+        context.log.info(
+            f"rewrote {warehouse.warehouse_path.name} without the erased rows: "
+            f"{sizes['bytes_before']:,} -> {sizes['bytes_after']:,} bytes"
+        )
     with warehouse.connect() as conn:
         for day in days:
             if day not in present:
@@ -42,12 +69,14 @@ def raw_events(
             reports.append(report)
             context.log.info(
                 f"{day}: {report.files} files, {report.lines} lines -> {report.loaded} loaded, "
-                f"{report.duplicates} duplicates, {report.quarantined} quarantined "
+                f"{report.duplicates} duplicates, {report.suppressed} suppressed, "
+                f"{report.quarantined} quarantined "
                 f"{report.quarantine_by_reason or ''} in {report.seconds:.1f}s"
             )
             if not report.accounted:
                 raise dg.Failure(f"{day}: line accounting does not add up: {report.as_dict()}")
         total_rows = conn.execute("select count(*) from raw.events").fetchone()[0]
+        consent_excluded = consent_excluded_messages(conn, [r.received_date for r in reports])
 
     by_reason: dict[str, int] = {}
     for report in reports:
@@ -64,6 +93,13 @@ def raw_events(
         "duplicates": sum(r.duplicates for r in reports),
         "quarantined": sum(r.quarantined for r in reports),
         "quarantine_by_reason": dg.MetadataValue.json(by_reason),
+        # privacy (orchestration/privacy.py)
+        "suppressed": sum(r.suppressed for r in reports),
+        "erasure_requests_completed": erasures.requests_completed,
+        "erased_rows": erasures.total_rows_removed,
+        "erased_rows_by_table": dg.MetadataValue.json(erasures.rows_removed),
+        "erasure_shared_sessions": erasures.shared_sessions,
+        "consent_excluded_messages": consent_excluded,
         "dagster/row_count": int(total_rows),
         "load_seconds": round(sum(r.seconds for r in reports), 2),
         "per_day": dg.MetadataValue.md(_per_day_table(reports)),
@@ -75,12 +111,12 @@ def raw_events(
 
 def _per_day_table(reports: list) -> str:
     rows = [
-        "| day | files | lines | loaded | duplicates | quarantined |",
-        "|---|---|---|---|---|---|",
+        "| day | files | lines | loaded | duplicates | suppressed | quarantined |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in reports[-60:]:
         rows.append(
             f"| {r.received_date} | {r.files} | {r.lines} | {r.loaded} | {r.duplicates} | "
-            f"{r.quarantined} |"
+            f"{r.suppressed} | {r.quarantined} |"
         )
     return "\n".join(rows)
