@@ -9,11 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
+from orchestration.ingestion import changed_days, find_day_folders
 from orchestration.resources import WarehouseResource
 
 NIGHTLY_JOB = "cdp_nightly"
 DBT_OP = "cdp_dbt_models"
+RAW_OP = "raw__events"
 
 
 class BuildFailed(RuntimeError):
@@ -27,9 +30,30 @@ def partition_range_tags(first_day: str, last_day: str) -> dict[str, str]:
     }
 
 
-def build_run_config(full_refresh: bool) -> dict:
+def plan_days(raw_dir: Path, warehouse: Path, full_refresh: bool) -> tuple[list[str], bool]:
+    """The partition range a build runs over, and whether the load skips unchanged folders.
+
+    A full refresh reloads every folder. Otherwise the range spans the new or changed
+    folders only (so a nightly build reads the new day, not the history), or the last day
+    when nothing changed (dbt still runs: new rules, erasures).
+    """
+    days = find_day_folders(raw_dir)
+    if full_refresh or not warehouse.exists() or not days:
+        return days, False
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        changed = changed_days(conn, raw_dir)
+    return (changed or days[-1:]), True
+
+
+def build_run_config(full_refresh: bool, only_changed_days: bool = False) -> dict:
     # Naming a logger replaces Dagster's default console logger (its debug events).
-    return {"ops": {DBT_OP: {"config": {"full_refresh": full_refresh}}}, "loggers": {"cli": {}}}
+    return {
+        "ops": {
+            DBT_OP: {"config": {"full_refresh": full_refresh}},
+            RAW_OP: {"config": {"only_changed_days": only_changed_days}},
+        },
+        "loggers": {"cli": {}},
+    }
 
 
 def cli_logger(echo: Callable[[str], None]) -> dg.LoggerDefinition:
@@ -71,9 +95,13 @@ def run_nightly_job(
     days: list[str],
     *,
     full_refresh: bool = False,
+    only_changed_days: bool = False,
     echo: Callable[[str], None] = print,
 ) -> dict:
     """Load `days` (a contiguous partition range from the first to the last) and build dbt.
+
+    With `only_changed_days`, folders in the range that are unchanged since their last load
+    are not read again (see `plan_days`).
 
     Returns a summary; raises BuildFailed with the cause when any step fails.
     """
@@ -92,7 +120,7 @@ def run_nightly_job(
         result = job.execute_in_process(
             instance=instance,
             tags=partition_range_tags(days[0], days[-1]),
-            run_config=build_run_config(full_refresh),
+            run_config=build_run_config(full_refresh, only_changed_days),
             raise_on_error=False,
         )
         summary = summarise(result, echo)

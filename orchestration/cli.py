@@ -124,19 +124,23 @@ def demo(days: int, customers: int, seed: int) -> None:
 
 
 def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
-    """Run the nightly job in-process over every day folder under `raw`."""
-    from orchestration.build import BuildFailed, run_nightly_job
+    """Run the nightly job in-process over the day folders under `raw` that are new or
+    changed since they were loaded (every folder on a first build or a full refresh)."""
+    from orchestration.build import BuildFailed, plan_days, run_nightly_job
     from orchestration.ingestion import find_day_folders
 
-    days = find_day_folders(raw)
-    if not days:
+    found = find_day_folders(raw)
+    if not found:
         raise CdpError(f"{raw}: no YYYY-MM-DD dump folders found (set CDP_RAW_DIR or --raw-dir)")
+    days, only_changed = plan_days(raw, warehouse, full_refresh)
     console.print(
-        f"building {warehouse} from {len(days)} day folder(s) {days[0]} .. {days[-1]} in {raw}"
+        f"building {warehouse} from {raw}: {len(found)} day folder(s), run over "
+        f"{days[0]} .. {days[-1]}" + (" (new or changed folders only)" if only_changed else "")
     )
     _quiet_library_loggers()
     try:
-        summary = run_nightly_job(raw, warehouse, days, full_refresh=full_refresh, echo=_echo)
+        summary = run_nightly_job(raw, warehouse, days, full_refresh=full_refresh,
+                                  only_changed_days=only_changed, echo=_echo)
     except BuildFailed as exc:
         raise CdpError(str(exc)) from None
     _print_summary(summary)

@@ -22,6 +22,7 @@ in one transaction, so a rerun never doubles rows and a failed run leaves the pr
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tempfile
 import time
 import zlib
@@ -83,8 +84,9 @@ create table if not exists raw.load_log (
     seconds         double not null,
     suppressed      bigint not null default 0
 );
--- tables created before suppression existed
+-- tables created before these columns existed
 alter table raw.load_log add column if not exists suppressed bigint default 0;
+alter table raw.load_log add column if not exists fingerprint varchar;
 """
 
 
@@ -138,6 +140,32 @@ def find_dump_files(day_dir: Path) -> list[Path]:
     return sorted(
         p for p in day_dir.rglob("*") if p.is_file() and p.name.lower().endswith(DUMP_SUFFIXES)
     )
+
+
+def folder_fingerprint(day_dir: Path) -> str:
+    """Changes whenever a dump file is added, removed or rewritten in the folder."""
+    parts = []
+    for path in find_dump_files(day_dir):
+        stat = path.stat()
+        parts.append(f"{path.relative_to(day_dir)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16] if parts else "empty"
+
+
+def changed_days(conn: duckdb.DuckDBPyConnection | None, raw_dir: Path) -> list[str]:
+    """Day folders not loaded yet, or whose files changed since they were loaded.
+
+    `conn` may be None (no warehouse yet): then every folder is new.
+    """
+    days = find_day_folders(raw_dir)
+    if conn is None:
+        return days
+    try:
+        loaded = dict(conn.execute(
+            "select strftime(received_date, '%Y-%m-%d'), fingerprint from raw.load_log"
+        ).fetchall())
+    except duckdb.Error:  # no raw.load_log (or an old one without fingerprints)
+        return days
+    return [day for day in days if loaded.get(day) != folder_fingerprint(raw_dir / day)]
 
 
 def _is_date(name: str) -> bool:
@@ -334,6 +362,8 @@ def load_day(
         return report
     _create_staging_tables(conn)
 
+    # Taken before reading: a file written during the load makes the next build reload the day.
+    fingerprint = folder_fingerprint(day_dir)
     files = find_dump_files(day_dir)
     report.files = len(files)
     with tempfile.TemporaryDirectory(prefix="cdp-load-") as tmp:
@@ -363,13 +393,13 @@ def load_day(
         """
         insert or replace into raw.load_log (
             received_date, loaded_at, files, empty_files, lines, loaded, duplicates,
-            quarantined, unreadable_files, seconds, suppressed
-        ) values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            quarantined, unreadable_files, seconds, suppressed, fingerprint
+        ) values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             received_date, report.files, report.empty_files, report.lines, report.loaded,
             report.duplicates, report.quarantined, report.unreadable_files, report.seconds,
-            report.suppressed,
+            report.suppressed, fingerprint,
         ],
     )
     for table in ("cdp_lines", "cdp_classified", "cdp_file_lines", "cdp_file_rejects"):

@@ -2,13 +2,11 @@
 
 
 import datetime as dt
-import hashlib
 import json
-from pathlib import Path
 
 import dagster as dg
 
-from orchestration.ingestion import find_day_folders, find_dump_files
+from orchestration.ingestion import find_day_folders, folder_fingerprint
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
 
@@ -32,15 +30,6 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     scheduled = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     day = (scheduled.date() - dt.timedelta(days=1)).isoformat()
     return dg.RunRequest(run_key=f"nightly-{day}", partition_key=day)
-
-
-def folder_fingerprint(day_dir: Path) -> str:
-    """Changes whenever a dump file is added, removed or rewritten in the folder."""
-    parts = []
-    for path in find_dump_files(day_dir):
-        stat = path.stat()
-        parts.append(f"{path.relative_to(day_dir)}:{stat.st_size}:{int(stat.st_mtime)}")
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16] if parts else "empty"
 
 
 @dg.sensor(

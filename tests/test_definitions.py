@@ -7,7 +7,8 @@ import dagster as dg
 from orchestration.assets.dbt import dbt_build_args
 from orchestration.build import build_run_config, partition_range_tags
 from orchestration.definitions import defs
-from orchestration.jobs import folder_fingerprint, nightly_schedule
+from orchestration.ingestion import folder_fingerprint
+from orchestration.jobs import nightly_schedule
 
 
 def test_definitions_load_with_ingestion_dbt_assets_checks_job_schedule_and_sensor():

@@ -76,3 +76,35 @@ def test_cdp_build_fails_with_a_clear_message_when_there_are_no_dumps(tmp_path):
     )
     assert result.exit_code == 1
     assert "no YYYY-MM-DD dump folders" in result.output
+
+
+def test_plan_days_reads_only_new_or_changed_folders(built, tmp_path):
+    from orchestration.build import plan_days
+
+    _, _, warehouse, raw = built
+    days = find_day_folders(raw)
+    # nothing changed since the build: the run covers the last day, loading nothing new
+    assert plan_days(raw, warehouse, full_refresh=False) == (days[-1:], True)
+    assert plan_days(raw, warehouse, full_refresh=True) == (days, False)
+    assert plan_days(raw, tmp_path / "none.duckdb", full_refresh=False) == (days, False)
+
+
+def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path):
+    raw_all, raw = tmp_path / "all", tmp_path / "raw"
+    stats = generate(raw_all, days=3, customers=40, seed=5, start=dt.date(2026, 4, 1))
+    days = find_day_folders(raw_all)
+    raw.mkdir()
+    for day in days[:-1]:
+        (raw / day).symlink_to(raw_all / day, target_is_directory=True)
+    warehouse = tmp_path / "w.duckdb"
+    args = ["build", "--raw-dir", str(raw), "--warehouse", str(warehouse)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    (raw / days[-1]).symlink_to(raw_all / days[-1], target_is_directory=True)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert f"run over {days[-1]} .. {days[-1]}" in result.output
+    assert "1 day folder(s) unchanged" not in result.output  # the range holds only the new day
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert conn.execute("select count(*) from raw.events").fetchone()[0] == stats.events
+        loaded_days = conn.execute("select count(*) from raw.load_log").fetchone()[0]
+    assert loaded_days == len(days)

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from orchestration.audiences import discard_exports, export_dir_for
-from orchestration.ingestion import find_day_folders, load_day
+from orchestration.ingestion import changed_days, find_day_folders, load_day
 from orchestration.partitions import daily_partitions
 from orchestration.privacy import (
     PrivacyError,
@@ -15,6 +15,14 @@ from orchestration.privacy import (
 from orchestration.resources import WarehouseResource
 
 WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+class RawEventsConfig(dg.Config):
+    """Run options of the load step."""
+
+    # A partition materialized from the UI reloads its folder; `cdp build` sets this so a
+    # run over many days only reads the folders that are new or changed since their load.
+    only_changed_days: bool = False
 
 
 @dg.asset(
@@ -34,7 +42,7 @@ WAREHOUSE_POOL = "duckdb_warehouse"
     ),
 )
 def raw_events(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: RawEventsConfig
 ) -> dg.MaterializeResult:
     days = [key for key in context.partition_keys]
     present = set(find_day_folders(warehouse.raw_path))
@@ -58,6 +66,12 @@ def raw_events(
             f"{sizes['bytes_before']:,} -> {sizes['bytes_after']:,} bytes"
         )
     with warehouse.connect() as conn:
+        if config.only_changed_days:
+            changed = set(changed_days(conn, warehouse.raw_path))
+            unchanged = [d for d in days if d in present and d not in changed]
+            if unchanged:
+                context.log.info(f"{len(unchanged)} day folder(s) unchanged since loaded: kept")
+            present &= changed
         for day in days:
             if day not in present:
                 if len(days) == 1:
