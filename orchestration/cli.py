@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration import settings
+from orchestration.resources import WarehouseResource
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -116,9 +117,10 @@ def demo(days: int, customers: int, seed: int) -> None:
         )
     run_build(raw, wh, full_refresh=False)
     console.print(
-        "\nnext: query the marts with "
-        f"[bold]duckdb {wh} \"select * from marts.page_metrics_daily limit 10\"[/], "
-        "open the UI with [bold]uv run dagster dev[/], or try "
+        "\nnext: read the marts from the published copy "
+        f"[bold]{WarehouseResource(warehouse=str(wh)).publish_path}[/] (any DuckDB client or BI "
+        "tool, read-only; see the README's 'Query the marts'), open the UI with "
+        "[bold]uv run dagster dev[/], or try "
         "[bold]uv run cdp explain --email <an email from marts.customer_360>[/]"
     )
 
