@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration import settings
-from orchestration.resources import WarehouseResource
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -116,6 +115,8 @@ def demo(days: int, customers: int, seed: int) -> None:
             f"retries, {stats.malformed:,} malformed lines"
         )
     run_build(raw, wh, full_refresh=False)
+    from orchestration.resources import WarehouseResource
+
     console.print(
         "\nnext: read the marts from the published copy "
         f"[bold]{WarehouseResource(warehouse=str(wh)).publish_path}[/] (any DuckDB client or BI "
