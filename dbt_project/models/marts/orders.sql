@@ -1,6 +1,6 @@
 {#- One row per order: distinct properties.order_id of `Order Completed` per customer, with its
     revenue (properties.revenue, else properties.total; a retried order counts once), time and
-    the session it was placed in. Same rules as int_customers__orders, so the orders and
+    the session it was placed in. int_customers__orders aggregates these rows, so the orders and
     revenue of marts.customer_360 are the sums of these rows. -#}
 with
 

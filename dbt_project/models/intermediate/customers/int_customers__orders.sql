@@ -1,32 +1,10 @@
-{#- Orders per customer: distinct properties.order_id of `Order Completed`, revenue from
-    properties.revenue else properties.total (a retried order counts once). -#}
+{#- Orders per customer, from marts.orders (one row per distinct order_id of `Order Completed`,
+    revenue from properties.revenue else properties.total): the order rules live there once. -#}
 with
-
-tracks as (
-
-    select * from {{ ref('stg_events__tracks') }}
-    where event_name = 'Order Completed'
-        and order_id is not null
-        and (analytics_consent is null or analytics_consent)
-
-),
-
-message_customers as (
-
-    select * from {{ ref('int_identity__message_customers') }}
-
-),
 
 orders as (
 
-    select
-        mc.customer_id,
-        t.order_id,
-        min(t.event_at) as ordered_at,
-        max(t.revenue) as revenue
-    from tracks as t
-    inner join message_customers as mc on mc.message_id = t.message_id
-    group by mc.customer_id, t.order_id
+    select * from {{ ref('orders') }}
 
 ),
 
