@@ -178,20 +178,40 @@ def _print_summary(summary: dict) -> None:
         console.print(f"quarantined by reason: {reasons} (see raw.quarantine)")
 
 
+def _one_identifier(
+    user_id: str | None, email: str | None, anonymous_id: str | None, phone: str | None
+) -> tuple[str, str]:
+    given = [(t, v) for t, v in (("user_id", user_id), ("email", email),
+                                 ("anonymous_id", anonymous_id), ("phone", phone)) if v]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --user-id, --email, --anonymous-id, --phone")
+    return given[0]
+
+
+def _identifier_options(fn):  # noqa: ANN001, ANN202 - a click decorator
+    for option in reversed([
+        click.option("--user-id", "user_id"),
+        click.option("--email"),
+        click.option("--anonymous-id", "anonymous_id"),
+        click.option("--phone"),
+        click.option("--warehouse", type=click.Path(path_type=Path), default=None,
+                     help="DuckDB file (default: CDP_WAREHOUSE, else data/warehouse.duckdb)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
 @main.command()
-@click.option("--user-id", "user_id")
-@click.option("--email")
-@click.option("--anonymous-id", "anonymous_id")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None)
+@_identifier_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def explain(
-    user_id: str | None, email: str | None, anonymous_id: str | None, warehouse: Path | None,
-    as_json: bool,
+    user_id: str | None, email: str | None, anonymous_id: str | None, phone: str | None,
+    warehouse: Path | None, as_json: bool,
 ) -> None:
     """The customer of an identifier, its identifiers, and the links joining each to the anchor."""
     from orchestration.explain import explain_customer
 
-    identifier = _one_identifier(user_id, email, anonymous_id)
+    identifier = _one_identifier(user_id, email, anonymous_id, phone)
     _, wh = _use_paths(None, warehouse)
     try:
         report = explain_customer(wh, *identifier)
@@ -201,15 +221,6 @@ def explain(
         click.echo(json.dumps(report, indent=2, default=str))
         return
     _print_explanation(report)
-
-
-def _one_identifier(user_id: str | None, email: str | None, anonymous_id: str | None
-                    ) -> tuple[str, str]:
-    given = [(t, v) for t, v in (("user_id", user_id), ("email", email),
-                                 ("anonymous_id", anonymous_id)) if v]
-    if len(given) != 1:
-        raise click.UsageError("give exactly one of --user-id, --email, --anonymous-id")
-    return given[0]
 
 
 def _print_explanation(report: dict) -> None:
@@ -249,29 +260,6 @@ def _ts(value: object) -> str:
 # --- privacy: erasure and access requests (orchestration/privacy.py) ---------------------
 
 
-def _privacy_identifier(
-    user_id: str | None, email: str | None, anonymous_id: str | None, phone: str | None
-) -> tuple[str, str]:
-    given = [(t, v) for t, v in (("user_id", user_id), ("email", email),
-                                 ("anonymous_id", anonymous_id), ("phone", phone)) if v]
-    if len(given) != 1:
-        raise click.UsageError("give exactly one of --user-id, --email, --anonymous-id, --phone")
-    return given[0]
-
-
-def _privacy_options(fn):  # noqa: ANN001, ANN202 - a click decorator
-    for option in reversed([
-        click.option("--user-id", "user_id"),
-        click.option("--email"),
-        click.option("--anonymous-id", "anonymous_id"),
-        click.option("--phone"),
-        click.option("--warehouse", type=click.Path(path_type=Path), default=None,
-                     help="DuckDB file (default: CDP_WAREHOUSE, else data/warehouse.duckdb)."),
-    ]):
-        fn = option(fn)
-    return fn
-
-
 def _locked_message(warehouse: Path, exc: Exception) -> str:
     return (
         f"{warehouse}: cannot open the warehouse ({_first_error_line(exc)}); "
@@ -285,7 +273,7 @@ def _first_error_line(exc: Exception) -> str:
 
 
 @main.command()
-@_privacy_options
+@_identifier_options
 def forget(
     user_id: str | None, email: str | None, anonymous_id: str | None, phone: str | None,
     warehouse: Path | None,
@@ -301,7 +289,7 @@ def forget(
 
     from orchestration import privacy
 
-    identifier_type, value = _privacy_identifier(user_id, email, anonymous_id, phone)
+    identifier_type, value = _one_identifier(user_id, email, anonymous_id, phone)
     _, wh = _use_paths(None, warehouse)
     if not wh.exists():
         raise CdpError(f"{wh}: no warehouse (run `cdp build` first, or pass --warehouse)")
@@ -328,7 +316,7 @@ def forget(
 
 
 @main.command("export")
-@_privacy_options
+@_identifier_options
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="JSON file to write (it holds personal data: created with mode 0600).")
 def export_command(
@@ -345,7 +333,7 @@ def export_command(
 
     from orchestration import privacy
 
-    identifier_type, value = _privacy_identifier(user_id, email, anonymous_id, phone)
+    identifier_type, value = _one_identifier(user_id, email, anonymous_id, phone)
     _, wh = _use_paths(None, warehouse)
     try:
         report = privacy.export_customer(wh, identifier_type, value)
@@ -398,7 +386,7 @@ def audiences(warehouse: Path | None) -> None:
                 sizes = latest_sizes(conn)
                 counts = member_counts(conn, defined)
         except duckdb.IOException as exc:
-            raise CdpError(_audience_locked_message(wh, exc)) from None
+            raise CdpError(_locked_message(wh, exc)) from None
     if not defined:
         console.print("no audiences defined (add one under dbt_project/models/marts/audiences/)")
         return
@@ -431,15 +419,6 @@ def audiences(warehouse: Path | None) -> None:
         )
     elif not wh.exists():
         console.print(f"{wh}: no warehouse yet (run `cdp build`)")
-
-
-def _audience_locked_message(warehouse: Path, exc: Exception) -> str:
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return (
-        f"{warehouse}: cannot open the warehouse ({first}); a build may be running: try again "
-        "when it has finished"
-    )
-
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,19 +12,17 @@ from typing import Any
 import duckdb
 
 from orchestration.identity import explain_path
-
-NORMALISERS = {
-    "email": lambda v: v.strip().lower(),
-    "user_id": lambda v: v.strip(),
-    "anonymous_id": lambda v: v.strip(),
-}
+from orchestration.privacy import normalise_identifier
 
 
 def explain_customer(warehouse: Path, identifier_type: str, value: str) -> dict[str, Any]:
     """The customer holding (identifier_type, value), its identifiers and their paths."""
     if not warehouse.exists():
         raise LookupError(f"{warehouse}: no warehouse (run `cdp build` first)")
-    value = NORMALISERS.get(identifier_type, str.strip)(value)
+    try:  # the same normalisation identity resolution applies (emails, phones, junk)
+        value = normalise_identifier(identifier_type, value)
+    except ValueError as exc:
+        raise LookupError(str(exc)) from None
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         found = conn.execute(
             """

@@ -222,3 +222,29 @@ def test_raising_the_user_id_limit_re_resolves_old_data(tmp_path):
         "anonymous_id:kiosk", "user_id:kiosk-A", "email:a@kiosk.example",
         "user_id:kiosk-B", "email:b@kiosk.example"}
     assert query(relaxed, "select count(*) as n from marts.identity_conflicts").n[0] == 0
+
+
+def test_cdp_explain_prints_every_identifier_and_the_message_linking_it_to_the_anchor(full):
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+
+    result = CliRunner().invoke(
+        main, ["explain", "--email", " CHAIN@example.com", "--warehouse", str(full), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["anchor_type"], report["anchor_value"]) == ("anonymous_id", "chain-a1")
+    paths = {i["identifier_value"]: [h["message_id"] for h in i["path"]]
+             for i in report["identifiers"]}
+    # each identifier walks the accepted links back to chain-a1, naming the messages
+    assert paths == {
+        "chain-a1": [],
+        "chain@example.com": ["chain-1"],
+        "chain-a2": ["chain-2", "chain-1"],
+        "chain-u": ["chain-3", "chain-2", "chain-1"],
+        "chain-a3": ["chain-4", "chain-3", "chain-2", "chain-1"],
+    }
+    junk = CliRunner().invoke(main, ["explain", "--user-id", "undefined",
+                                     "--warehouse", str(full)])
+    assert junk.exit_code == 1 and "junk" in junk.output.lower()

@@ -5,23 +5,6 @@ nodes as (
     select * from {{ ref('int_identity__resolution') }}
     where record_type = 'node'
 
-),
-
-final as (
-
-    select
-        identifier_type,
-        identifier_value,
-        customer_id,
-        anchor_type,
-        anchor_value,
-        first_seen_at,
-        last_seen_at,
-        first_message_id,
-        cast(messages as bigint) as messages,
-        identifier_type = anchor_type and identifier_value = anchor_value as is_anchor
-    from nodes
-
 )
 
 select
@@ -33,6 +16,6 @@ select
     first_seen_at,
     last_seen_at,
     first_message_id,
-    messages,
-    is_anchor
-from final
+    cast(messages as bigint) as messages,
+    identifier_type = anchor_type and identifier_value = anchor_value as is_anchor
+from nodes
