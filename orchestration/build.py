@@ -157,6 +157,8 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
                 summary["suppressed"] = int(meta.get("suppressed", 0))
                 summary["erasures_completed"] = int(meta.get("erasure_requests_completed", 0))
                 summary["rows_erased"] = int(meta.get("erased_rows", 0))
+            elif key == "raw/load_log":
+                continue  # written with raw/events
             elif key == "published/marts":
                 # the read-only copy for BI (its step logs where it went); not a dbt model
                 summary["published"] = str(meta.get("path", ""))

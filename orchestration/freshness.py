@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from orchestration.assets.ingestion import raw_events
+from orchestration.assets.ingestion import RAW_EVENTS
 from orchestration.assets.publish import MART_KEYS, PUBLISHED_MARTS
 
 NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
@@ -22,7 +22,7 @@ NIGHTLY_FRESHNESS = dg.FreshnessPolicy.cron(
     timezone="UTC",
 )
 
-FRESHNESS_ASSETS = [raw_events.key, *MART_KEYS, PUBLISHED_MARTS]
+FRESHNESS_ASSETS = [RAW_EVENTS, *MART_KEYS, PUBLISHED_MARTS]
 
 
 def with_freshness_policies(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:

@@ -288,20 +288,23 @@ def _classification_sql(received_date: dt.date) -> str:
     with fields as (
         select
             source_file, line_number, line, stage_reason,
-            -- JSON whitespace, not only spaces: a line of tabs is blank, not invalid JSON
-            case when stage_reason is null and line is not null
-                      and trim(line, e' \\t\\r\\n') <> ''
-                 then json_valid(line) end as is_json,
+            -- a blank line is never valid JSON, so the costly trim is left to invalid lines
+            case when stage_reason is null and line is not null then json_valid(line) end
+                as is_json,
         from cdp_lines
     ),
+    kinds as (
+        select *, case when is_json then json_type(line) end as json_kind
+        from fields
+    ),
     extracted as (
+        -- one parse of each object for every field the loader needs
         select *,
-            case when is_json then json_type(line) end as json_kind,
-            case when is_json and json_type(line) = 'OBJECT' then json_extract_string(line, [
+            case when json_kind = 'OBJECT' then json_extract_string(line, [
                 '$.type', '$.messageId', '$.event', '$.timestamp', '$.originalTimestamp',
                 '$.sentAt', '$.receivedAt'
             ]) end as f
-        from fields
+        from kinds
     ),
     typed as (
         select
@@ -324,8 +327,10 @@ def _classification_sql(received_date: dt.date) -> str:
         ) as event_at,
         case
             when stage_reason is not null then stage_reason
-            when line is null or trim(line, e' \\t\\r\\n') = '' then '{REASON_BLANK}'
-            when not is_json then '{REASON_INVALID_JSON}'
+            -- JSON whitespace, not only spaces: a line of tabs is blank, not invalid JSON
+            when not coalesce(is_json, false) then
+                case when line is null or trim(line, e' \\t\\r\\n') = ''
+                     then '{REASON_BLANK}' else '{REASON_INVALID_JSON}' end
             when json_kind <> 'OBJECT' then '{REASON_NOT_OBJECT}'
             when type is null or type = '' then '{REASON_MISSING_TYPE}'
             when type not in ({types}) then '{REASON_UNKNOWN_TYPE}'

@@ -214,15 +214,11 @@ class DbtProject:
         return self.run("build", **kwargs)
 
     def build_day(self, day: str, *, with_tests: bool = False, **kwargs: Any) -> Any:
-        """A partitioned build, as Dagster starts it for one received day (the vars are the
-        partition); seeds and models only unless `with_tests`."""
+        """The build Dagster runs after loading received day `day`: the incremental models
+        process the days loaded since their last run (raw.load_log), so nothing names the day;
+        seeds and models only unless `with_tests`."""
         skipped = ["unit_test"] if with_tests else ["test", "unit_test"]
-        return self.run(
-            "build",
-            variables={"min_date": day, "max_date": day},
-            extra=["--exclude-resource-type", *skipped],
-            **kwargs,
-        )
+        return self.run("build", extra=["--exclude-resource-type", *skipped], **kwargs)
 
 
 def describe_failures(result: Any) -> str:

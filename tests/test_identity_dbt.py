@@ -84,8 +84,7 @@ def build(tmp: Path, name: str, days: dict[str, list[dict]], *, incremental: boo
     if incremental:
         for day in sorted(days):
             load_days(warehouse, raw, [day])
-            project.build(select=IDENTITY_SELECTION,
-                          variables={"min_date": day, "max_date": day, **(variables or {})})
+            project.build(select=IDENTITY_SELECTION, variables=variables)
     elif variables:
         # vars that change a model's config (the resolver's user-id limit) need dbt to parse
         # with them, as a Dagster run does: no cached manifest

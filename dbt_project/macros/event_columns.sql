@@ -16,7 +16,9 @@
         -- timestamps
         event_at,
         {{ cdp.json_timestamp(payload, '$.receivedAt') }} as received_at,
-        received_date
+        received_date,
+        -- when the received day was loaded (raw.load_log): the incremental watermark
+        loaded_at
 {%- endmacro %}
 
 {#- Page context and campaign columns (page, track and screen messages). -#}

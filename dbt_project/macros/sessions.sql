@@ -36,51 +36,16 @@
     end
 {%- endmacro %}
 
-{#- First and last received day of the window an incremental run reprocesses:
-    [var min_date - var session_lookback_days, var max_date] (Dagster passes the partition). -#}
-{% macro sessions_window_start() -%}
-    cast({{ dbt.dateadd('day', -1 * var('session_lookback_days') | int,
-        "cast('" ~ var('min_date') ~ "' as date)") }} as date)
-{%- endmacro %}
-
-{% macro sessions_window_end() -%}
-    cast('{{ var("max_date") }}' as date)
-{%- endmacro %}
-
-{#- Received days an incremental run (re)processes: the window above, plus any day newer than
-    what the model already holds (so a run never leaves loaded data behind). Outside an
-    incremental run: every day. The watermark is the received day, never the event time, so a
-    device clock in the future cannot hold back later loads. -#}
-{% macro sessions_received_window(column='received_date', target_column='received_date') -%}
-    {%- if is_incremental() -%}
-    {#- the newest day held, read once and inlined as a constant so the filter reaches the raw
-        table scan below the staging views -#}
-    {%- set newest_held = namespace(day='1900-01-01') -%}
-    {%- if execute -%}
-        {%- set held = run_query(
-            'select cast(max(' ~ target_column ~ ') as ' ~ dbt.type_string() ~ ') from ' ~ this) -%}
-        {%- if held.rows and held.rows[0][0] is not none -%}
-            {%- set newest_held.day = held.rows[0][0] -%}
-        {%- endif -%}
-    {%- endif -%}
-    (
-        {{ column }} between {{ cdp.sessions_window_start() }} and {{ cdp.sessions_window_end() }}
-        or {{ column }} > cast('{{ newest_held.day }}' as date)
-    )
-    {%- else -%}
-    (1 = 1)
-    {%- endif -%}
-{%- endmacro %}
-
-{#- Session keys with events in the received days this run processes, read from `events` (a
-    relation with session_key and received_date). Incremental sessionization deletes and
-    re-sessionizes the whole history of these keys (delete+insert on session_key), so the result
-    equals a full rebuild however the data was split into days. -#}
-{% macro session_keys_to_reprocess(events, target_column='received_date') -%}
+{#- Session keys with events in the received days this run processes (the days loaded since the
+    model last ran, see macros/incremental.sql), read from `events` (a relation with session_key
+    and received_date). Incremental sessionization deletes and re-sessionizes the whole history
+    of these keys (delete+insert on session_key), so the result equals a full rebuild however
+    the data was split into days and runs. -#}
+{% macro session_keys_to_reprocess(events) -%}
     select session_key
     from {{ events }}
     where session_key is not null
-        and {{ cdp.sessions_received_window('received_date', target_column) }}
+        and {{ cdp.days_to_process('received_date') }}
 {%- endmacro %}
 
 {#- Host and path of a URL (lower-case host without "www.", no query or fragment), to match

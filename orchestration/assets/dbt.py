@@ -1,9 +1,10 @@
 """The dbt project as Dagster assets: every model, seed and snapshot, with dbt tests as checks."""
 
 
-import json
 import os
+import shutil
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -75,14 +76,15 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
 
 
-def dbt_build_args(
-    partition_range: tuple[str, str] | None, full_refresh: bool = False
-) -> list[str]:
-    """The `dbt build` command line for a run over a range of received days."""
+def dbt_build_args(full_refresh: bool = False) -> list[str]:
+    """The `dbt build` command line of a run.
+
+    The partition range is not passed: the load step stamps every day it (re)loads in
+    raw.load_log and each incremental model processes the days loaded since its last run
+    (dbt_project/macros/incremental.sql). Passing the range as `--vars` would also make dbt
+    re-parse the whole project on every run (changed vars invalidate partial parsing).
+    """
     args = ["build"]
-    if partition_range is not None:
-        start, end = partition_range
-        args += ["--vars", json.dumps({"min_date": start, "max_date": end})]
     if full_refresh:
         args.append("--full-refresh")
     return args
@@ -102,13 +104,9 @@ def cdp_dbt_models(
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
-    partition_range = None
-    if context.has_partition_key_range:
-        key_range = context.partition_key_range
-        partition_range = (key_range.start, key_range.end)
     # dbt reads the warehouse path from the profile's CDP_WAREHOUSE: keep it the resource's.
     os.environ["CDP_WAREHOUSE"] = str(warehouse.warehouse_path)
-    invocation = dbt.cli(dbt_build_args(partition_range, config.full_refresh), context=context)
+    invocation = dbt.cli(dbt_build_args(config.full_refresh), context=context)
     # DuckDB allows one writer: the dbt process holds the file until it ends, so events are
     # buffered and enriched with row counts read once dbt has let go of the warehouse.
     events: list[Any] = []
@@ -117,6 +115,7 @@ def cdp_dbt_models(
         events.extend(invocation.stream())
     except Exception as exc:  # noqa: BLE001 - re-raised below, after the successes are reported
         failure = exc
+    _keep_partial_parse(invocation.target_path)
     counts = _row_counts(warehouse)
     for event in events:
         if isinstance(event, dg.Output | dg.AssetMaterialization):
@@ -126,6 +125,26 @@ def cdp_dbt_models(
         yield event
     if failure is not None:
         raise failure
+
+
+def _keep_partial_parse(run_target: Path) -> None:
+    """Keep this run's parse state for the next run.
+
+    dagster-dbt gives every run its own target folder, seeded with the project's
+    `partial_parse.msgpack`; the state is only valid for the profile it was made with (the
+    warehouse path is part of it), so without copying it back every run on another warehouse
+    than the last `dbt parse` re-parses the whole project (10-20 s).
+    """
+    produced = Path(run_target) / "partial_parse.msgpack"
+    if not produced.exists():
+        return
+    kept = Path(dbt_project.project_dir) / dbt_project.target_path / "partial_parse.msgpack"
+    staging = kept.with_suffix(".msgpack.tmp")
+    try:
+        shutil.copyfile(produced, staging)
+        os.replace(staging, kept)
+    except OSError:
+        pass  # only a cache: the next run parses in full
 
 
 def _row_counts(warehouse: WarehouseResource) -> dict[tuple[str, ...], int]:

@@ -1,5 +1,6 @@
-"""`raw/events`: load one day folder of dumps into the warehouse."""
+"""`raw/events` and `raw/load_log`: load day folders of dumps into the warehouse."""
 
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -25,25 +26,44 @@ class RawEventsConfig(dg.Config):
     only_changed_days: bool = False
 
 
-@dg.asset(
-    key=["raw", "events"],
-    group_name="ingestion",
+RAW_EVENTS = dg.AssetKey(["raw", "events"])
+LOAD_LOG = dg.AssetKey(["raw", "load_log"])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            RAW_EVENTS,
+            description=(
+                "Segment-spec messages from the dump folder of each day "
+                "(CDP_RAW_DIR/YYYY-MM-DD), deduplicated by messageId, with every rejected line "
+                "in raw.quarantine. A day is replaced atomically. Before loading, applies "
+                "pending erasure requests (cdp forget) to every day; messages carrying an "
+                "erased identifier are suppressed at load (counted, never stored)."
+            ),
+            kinds={"duckdb", "python"},
+            owners=["team:data-engineering"],
+            group_name="ingestion",
+        ),
+        dg.AssetSpec(
+            LOAD_LOG,
+            description=(
+                "One row per loaded day: when it was loaded and what happened to its lines. "
+                "The incremental dbt models process the days loaded since their last run."
+            ),
+            kinds={"duckdb"},
+            owners=["team:data-engineering"],
+            group_name="ingestion",
+        ),
+    ],
+    name="raw__events",
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
-    kinds={"duckdb", "python"},
-    owners=["team:data-engineering"],
-    description=(
-        "Segment-spec messages from the dump folder of each day (CDP_RAW_DIR/YYYY-MM-DD), "
-        "deduplicated by messageId, with every rejected line in raw.quarantine. Also writes "
-        "raw.quarantine and raw.load_log. A day is replaced atomically. Before loading, applies "
-        "pending erasure requests (cdp forget) to every day; messages carrying an erased "
-        "identifier are suppressed at load (counted, never stored)."
-    ),
 )
 def raw_events(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: RawEventsConfig
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     days = [key for key in context.partition_keys]
     present = set(find_day_folders(warehouse.raw_path))
     reports = []
@@ -90,6 +110,7 @@ def raw_events(
             if not report.accounted:
                 raise dg.Failure(f"{day}: line accounting does not add up: {report.as_dict()}")
         total_rows = conn.execute("select count(*) from raw.events").fetchone()[0]
+        load_log_rows = conn.execute("select count(*) from raw.load_log").fetchone()[0]
         consent_excluded = consent_excluded_messages(conn, [r.received_date for r in reports])
 
     by_reason: dict[str, int] = {}
@@ -120,7 +141,11 @@ def raw_events(
     }
     if lines:
         metadata["quarantine_rate"] = round(metadata["quarantined"] / lines, 5)
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(asset_key=RAW_EVENTS, metadata=metadata)
+    yield dg.MaterializeResult(
+        asset_key=LOAD_LOG,
+        metadata={"days_loaded": len(reports), "dagster/row_count": int(load_log_rows)},
+    )
 
 
 def _per_day_table(reports: list) -> str:

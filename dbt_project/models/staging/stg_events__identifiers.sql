@@ -4,7 +4,10 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'events') }}
+    select events.*, load_stamp.loaded_at
+    from {{ source('raw', 'events') }} as events
+    {{ cdp.join_load_stamp('events') }}
+    where {{ cdp.days_to_process('events.received_date') }}
 
 ),
 
@@ -15,6 +18,7 @@ fields as (
         type as message_type,
         event_at,
         received_date,
+        loaded_at,
         {{ cdp.json_str('payload', '$.anonymousId') }} as anonymous_id,
         {{ cdp.json_str('payload', '$.userId') }} as user_id,
         {{ cdp.json_str('payload', '$.previousId') }} as previous_id,
@@ -32,27 +36,27 @@ fields as (
 
 unpivoted as (
 
-    select message_id, message_type, event_at, received_date,
+    select message_id, message_type, event_at, received_date, loaded_at,
         'anonymous_id' as identifier_type, 'anonymousId' as source_field, anonymous_id as raw_value,
         {{ cdp.clean_identifier('anonymous_id') }} as identifier_value
     from fields where anonymous_id is not null
     union all
-    select message_id, message_type, event_at, received_date,
+    select message_id, message_type, event_at, received_date, loaded_at,
         'user_id', 'userId', user_id,
         {{ cdp.clean_identifier('user_id') }}
     from fields where user_id is not null
     union all
-    select message_id, message_type, event_at, received_date,
+    select message_id, message_type, event_at, received_date, loaded_at,
         'previous_id', 'previousId', previous_id,
         {{ cdp.clean_identifier('previous_id') }}
     from fields where previous_id is not null and message_type = 'alias'
     union all
-    select message_id, message_type, event_at, received_date,
+    select message_id, message_type, event_at, received_date, loaded_at,
         'email', 'traits.email', email,
         {{ cdp.normalize_email('email') }}
     from fields where email is not null
     union all
-    select message_id, message_type, event_at, received_date,
+    select message_id, message_type, event_at, received_date, loaded_at,
         'phone', 'traits.phone', phone,
         {{ cdp.normalize_phone(cdp.clean_identifier('phone')) }}
     from fields where phone is not null
@@ -74,7 +78,8 @@ flagged as (
         identifier_value is null as is_junk,
         -- timestamps
         event_at,
-        received_date
+        received_date,
+        loaded_at
     from unpivoted
 
 )

@@ -2,8 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'events') }}
-    where type = 'track'
+    select events.*, load_stamp.loaded_at
+    from {{ source('raw', 'events') }} as events
+    {{ cdp.join_load_stamp('events') }}
+    where events.type = 'track'
+        and {{ cdp.days_to_process('events.received_date') }}
 
 ),
 

@@ -23,11 +23,10 @@ events as (
     select * from {{ ref('int_sessions__sessionized') }}
     {% if is_incremental() %}
     where session_key in (
-        {{ cdp.session_keys_to_reprocess(ref('int_sessions__sessionized'), 'last_received_date') }}
+        {{ cdp.session_keys_to_reprocess(ref('int_sessions__sessionized')) }}
         union
         select session_key from {{ this }}
-        where first_received_date <= {{ cdp.sessions_window_end() }}
-            and last_received_date >= {{ cdp.sessions_window_start() }}
+        where {{ cdp.overlaps_days_to_process('first_received_date', 'last_received_date') }}
     )
     {% endif %}
 
@@ -50,7 +49,8 @@ session_totals as (
         count(case when is_clamped then message_id end) as clamped_events,
         max(case when is_split_by_cap then 1 else 0 end) = 1 as is_split_by_cap,
         min(received_date) as first_received_date,
-        max(received_date) as last_received_date
+        max(received_date) as last_received_date,
+        max(loaded_at) as loaded_at
     from events
     group by session_id, session_key
 
@@ -148,7 +148,8 @@ joined as (
         attribution_events.campaign_medium,
         attribution_events.campaign_name,
         session_totals.first_received_date,
-        session_totals.last_received_date
+        session_totals.last_received_date,
+        session_totals.loaded_at
     from session_totals
     left join landing_pages
         on session_totals.session_id = landing_pages.session_id

@@ -4,8 +4,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='received_date',
+        incremental_strategy='append',
+        pre_hook="{{ cdp.delete_days_to_process() }}",
     )
 }}
 
@@ -14,14 +14,14 @@ with
 pages as (
 
     select * from {{ ref('stg_events__pages') }}
-    where {{ cdp.sessions_received_window('received_date') }}
+    where {{ cdp.days_to_process('received_date') }}
 
 ),
 
 tracks as (
 
     select * from {{ ref('stg_events__tracks') }}
-    where {{ cdp.sessions_received_window('received_date') }}
+    where {{ cdp.days_to_process('received_date') }}
 
 ),
 
@@ -46,7 +46,8 @@ unioned as (
         campaign_content,
         event_at,
         received_at,
-        received_date
+        received_date,
+        loaded_at
     from pages
 
     union all
@@ -70,7 +71,8 @@ unioned as (
         campaign_content,
         event_at,
         received_at,
-        received_date
+        received_date,
+        loaded_at
     from tracks
 
 ),
@@ -135,7 +137,8 @@ flagged as (
             else event_at
         end as event_at,
         received_at,
-        received_date
+        received_date,
+        loaded_at
 
     from with_received_reference
 

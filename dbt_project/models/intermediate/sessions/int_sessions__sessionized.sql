@@ -48,8 +48,7 @@ events as (
             {{ cdp.session_keys_to_reprocess(ref('int_sessions__events_unioned')) }}
             union
             select session_key from {{ this }}
-            where received_date between {{ cdp.sessions_window_start() }}
-                and {{ cdp.sessions_window_end() }}
+            where {{ cdp.days_to_process('received_date') }}
         )
     {% endif %}
 
@@ -268,6 +267,7 @@ final as (
         original_event_at,
         received_at,
         received_date,
+        loaded_at,
         case
             when next_page_view_at is not null
                 then {{ cdp.seconds_between('event_at', 'next_page_view_at') }}
