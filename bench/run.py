@@ -118,6 +118,36 @@ def events_loaded(warehouse: Path) -> int:
         return int(conn.execute("select count(*) from raw.events").fetchone()[0])
 
 
+def load_seconds(warehouse: Path, since: str | None = None) -> float:
+    """Seconds the loader spent on the days it (re)loaded after `since` (raw.load_log)."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        row = conn.execute(
+            "select sum(seconds) from raw.load_log where loaded_at > coalesce(?::timestamp, "
+            "'1900-01-01'::timestamp)", [since]).fetchone()
+    return round(float(row[0] or 0), 2)
+
+
+def newest_load(warehouse: Path) -> str:
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return str(conn.execute("select max(loaded_at) from raw.load_log").fetchone()[0])
+
+
+def dbt_profile(started: float) -> dict:
+    """dbt's own account of the newest run started after `started`: total elapsed seconds and
+    the slowest nodes (run_results.json of the run's target folder)."""
+    runs = [p for p in (ROOT / "target").glob("*/run_results.json")
+            if p.stat().st_mtime >= started]
+    if not runs:
+        return {}
+    results = json.loads(max(runs, key=lambda p: p.stat().st_mtime).read_text())
+    nodes = sorted(results["results"], key=lambda r: -r["execution_time"])
+    return {
+        "dbt_seconds": round(results["elapsed_time"], 2),
+        "slowest": {r["unique_id"].split(".", 2)[-1]: round(r["execution_time"], 2)
+                    for r in nodes[:8]},
+    }
+
+
 def draw_history() -> None:
     try:
         import matplotlib
@@ -172,14 +202,23 @@ def main() -> None:
     floor_result = floor(raw, work / "floor.duckdb")
     print(f"  {floor_result}")
     print("full build from an empty warehouse ...")
+    started = time.time()
     full = run_measured(cdp, env)
     full["events"] = events_loaded(warehouse)
-    print(f"  {full['seconds']} s, peak {full['peak_rss_mb']} MB")
+    full["load_seconds"] = load_seconds(warehouse)
+    full.update(dbt_profile(started))
+    last_load = newest_load(warehouse)
+    print(f"  {full['seconds']} s (load {full['load_seconds']} s, dbt "
+          f"{full.get('dbt_seconds')} s), peak {full['peak_rss_mb']} MB")
     print(f"incremental build after adding {new_day} ...")
     (raw / new_day).symlink_to(cache / "all" / new_day, target_is_directory=True)
+    started = time.time()
     incremental = run_measured(cdp, env)
     incremental["events"] = events_loaded(warehouse) - full["events"]
-    print(f"  {incremental['seconds']} s, peak {incremental['peak_rss_mb']} MB")
+    incremental["load_seconds"] = load_seconds(warehouse, since=last_load)
+    incremental.update(dbt_profile(started))
+    print(f"  {incremental['seconds']} s (load {incremental['load_seconds']} s, dbt "
+          f"{incremental.get('dbt_seconds')} s), peak {incremental['peak_rss_mb']} MB")
     links = args.identity_links or args.events
     print(f"identity resolution alone on {links:,} links ...")
     identity_json = work / "identity.json"

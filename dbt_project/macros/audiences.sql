@@ -94,11 +94,11 @@
 {%- endmacro %}
 
 {#- JSON path of a consent category in a Segment message. -#}
-{% macro consent_category_path(category) -%}
+{% macro consent_category_path(category, root='$.context.consent.categoryPreferences') -%}
     {%- if modules.re.match('^[A-Za-z_][A-Za-z0-9_]*$', category) -%}
-        $.context.consent.categoryPreferences.{{ category }}
+        {{ root }}.{{ category }}
     {%- else -%}
-        $.context.consent.categoryPreferences."{{ category }}"
+        {{ root }}."{{ category }}"
     {%- endif -%}
 {%- endmacro %}
 

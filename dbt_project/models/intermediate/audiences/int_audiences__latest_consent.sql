@@ -5,9 +5,9 @@
     row (see var audience_consent_default). Every message counts here, including those whose
     analytics consent is false: they state consent too.
 
-    Reads raw.events itself rather than a staging model: the categories are open-ended keys of
-    categoryPreferences (staging exposes only the analytics one), and the ones needed are only
-    known from the audience definitions (cdp.audience_consent_categories()). -#}
+    Reads stg_events__consent, where each message's categoryPreferences is kept as a small JSON
+    document: the categories are open-ended keys, and the ones needed are only known from the
+    audience definitions (cdp.audience_consent_categories()). -#}
 {%- set categories = cdp.audience_consent_categories() -%}
 with
 
@@ -15,10 +15,9 @@ messages as (
 
     select
         message_id,
-        {{ cdp.audience_event_time(
-            'event_at', cdp.json_timestamp('payload', '$.receivedAt')) }} as event_at,
-        payload
-    from {{ source('raw', 'events') }}
+        {{ cdp.audience_event_time('event_at', 'received_at') }} as event_at,
+        consent_preferences
+    from {{ ref('stg_events__consent') }}
 
 ),
 
@@ -38,7 +37,7 @@ statements as (
         '{{ category }}' as consent_category,
         messages.message_id,
         messages.event_at,
-        {{ cdp.json_bool('messages.payload', cdp.consent_category_path(category)) }}
+        {{ cdp.json_bool('messages.consent_preferences', cdp.consent_category_path(category, '$')) }}
             as is_granted
     from messages
     inner join message_customers on message_customers.message_id = messages.message_id
