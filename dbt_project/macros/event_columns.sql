@@ -44,3 +44,19 @@
         {{ cdp.json_text(payload, '$.context.campaign.term') }} as campaign_term,
         {{ cdp.json_text(payload, '$.context.campaign.content') }} as campaign_content
 {%- endmacro %}
+
+{#- The rows a staging model reads: raw.events of the received days to process (all days on a
+    full build, see macros/incremental.sql), of one message type when given, with the day's load
+    stamp and the paths a JSON reader registered (render the columns that use `reader` first). -#}
+{% macro staging_source(message_type=none, reader=none) -%}
+    select
+        events.*,
+        load_stamp.loaded_at
+        {{- cdp.json_reader_fields(reader) if reader is not none }}
+    from {{ source('raw', 'events') }} as events
+    {{ cdp.join_load_stamp('events') }}
+    where {{ cdp.days_to_process('events.received_date') }}
+    {%- if message_type %}
+        and events.type = '{{ message_type }}'
+    {%- endif %}
+{%- endmacro %}

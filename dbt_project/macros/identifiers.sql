@@ -25,8 +25,8 @@
 {#- Phones as "+" and digits only; fewer than 7 digits is not a phone. -#}
 {% macro normalize_phone(expr) -%}
     case
-        when length(regexp_replace(coalesce({{ expr }}, ''), '[^0-9]', '', 'g')) >= 7
+        when length({{ cdp.regexp_replace_all("coalesce(" ~ expr ~ ", '')", '[^0-9]', '') }}) >= 7
         then case when trim({{ expr }}) like '+%' then '+' else '' end
-            || regexp_replace({{ expr }}, '[^0-9]', '', 'g')
+            || {{ cdp.regexp_replace_all(expr, '[^0-9]', '') }}
     end
 {%- endmacro %}

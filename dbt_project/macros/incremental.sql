@@ -65,6 +65,10 @@
     days about to be reinserted. Unlike delete+insert keyed on the new rows, this also empties a
     reloaded day that no longer has any row for the model (e.g. its only alias was a duplicate). -#}
 {% macro delete_days_to_process() -%}
+    {{ return(adapter.dispatch('delete_days_to_process', 'cdp')()) }}
+{%- endmacro %}
+
+{% macro default__delete_days_to_process() -%}
     {%- if is_incremental() -%}
     delete from {{ this }} where {{ cdp.days_to_process('received_date') }}
     {%- endif -%}

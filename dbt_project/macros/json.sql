@@ -1,6 +1,56 @@
-{#- Read a scalar from a JSON text column as a string (null when absent). -#}
+{#- Read a scalar from a JSON text column as a string (null when absent).
+
+    `column` is a column name, or a reader made by cdp.json_reader(): then the path is
+    registered on the reader and read from the list cdp.json_reader_fields() extracts with one
+    parse per row (DuckDB parses the whole document for every single-path call: a staging model
+    reading twenty paths parsed each payload twenty times). -#}
 {% macro json_str(column, path) -%}
+    {%- if column is mapping -%}
+        {{ return(adapter.dispatch('json_reader_value', 'cdp')(column, 'strings', path)) }}
+    {%- endif -%}
     {{ return(adapter.dispatch('json_str', 'cdp')(column, path)) }}
+{%- endmacro %}
+
+{#- A reader of many paths of one JSON text column. Render every expression that reads it first
+    (e.g. into a `{% set %}` block), then cdp.json_reader_fields(reader) in the select list of
+    the CTE holding the column, so the registered paths are known when the fields are written. -#}
+{% macro json_reader(column) -%}
+    {{ return({'column': column, 'name': column | replace('.', '_'), 'strings': [], 'docs': []}) }}
+{%- endmacro %}
+
+{#- ", <the reader's extracted lists>" for a select list (nothing where paths are read one by
+    one). -#}
+{% macro json_reader_fields(reader) -%}
+    {{ return(adapter.dispatch('json_reader_fields', 'cdp')(reader)) }}
+{%- endmacro %}
+
+{% macro default__json_reader_fields(reader) -%}
+    {%- if reader.strings -%}
+        , json_extract_string({{ reader.column }}, [
+        {%- for path in reader.strings %}'{{ path }}'{{ ", " if not loop.last }}{% endfor -%}
+        ]) as {{ reader.name }}__strings
+    {%- endif -%}
+    {%- if reader.docs -%}
+        , cast(json_extract({{ reader.column }}, [
+        {%- for path in reader.docs %}'{{ path }}'{{ ", " if not loop.last }}{% endfor -%}
+        ]) as varchar[]) as {{ reader.name }}__docs
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__json_reader_fields(reader) -%}
+{%- endmacro %}
+
+{#- The value of `path` through a reader: registers the path, returns the list element. -#}
+{% macro default__json_reader_value(reader, kind, path) -%}
+    {%- if path not in reader[kind] -%}
+        {%- do reader[kind].append(path) -%}
+    {%- endif -%}
+    {{ reader.name }}__{{ kind }}[{{ reader[kind].index(path) + 1 }}]
+{%- endmacro %}
+
+{#- Spark reads each path with get_json_object, as without a reader. -#}
+{% macro spark__json_reader_value(reader, kind, path) -%}
+    get_json_object({{ reader.column }}, '{{ path }}')
 {%- endmacro %}
 
 {% macro default__json_str(column, path) -%}
@@ -18,6 +68,9 @@
 
 {#- A JSON sub-document (object or array) kept as JSON text. -#}
 {% macro json_doc(column, path) -%}
+    {%- if column is mapping -%}
+        {{ return(adapter.dispatch('json_reader_value', 'cdp')(column, 'docs', path)) }}
+    {%- endif -%}
     {{ return(adapter.dispatch('json_doc', 'cdp')(column, path)) }}
 {%- endmacro %}
 

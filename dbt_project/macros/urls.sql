@@ -6,8 +6,10 @@
 {% macro default__regexp_replace_all(expr, pattern, replacement) -%}
     regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
 {%- endmacro %}
+{#- Spark: string literals take backslash escapes (so a backslash is doubled) and a group in
+    the replacement is $1, not \\1. -#}
 {% macro spark__regexp_replace_all(expr, pattern, replacement) -%}
-    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}')
+    regexp_replace({{ expr }}, '{{ pattern | replace('\\', '\\\\') }}', '{{ modules.re.sub('\\\\([0-9])', '$\\1', replacement) }}')
 {%- endmacro %}
 
 {#- Host of a URL, lower-case, without a leading "www.". -#}

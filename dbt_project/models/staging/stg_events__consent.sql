@@ -2,14 +2,17 @@
     context.consent.categoryPreferences. The preferences stay a small JSON document, so any
     category (audiences read the ones their definitions require) is read without parsing the
     whole payload again. -#}
+{%- set payload = cdp.json_reader('payload') -%}
+{%- set consent_columns -%}
+        {{ cdp.json_doc(payload, '$.context.consent.categoryPreferences') }}
+            as consent_preferences,
+        {{ cdp.json_timestamp(payload, '$.receivedAt') }} as received_at
+{%- endset -%}
 with
 
 source as (
 
-    select events.*, load_stamp.loaded_at
-    from {{ source('raw', 'events') }} as events
-    {{ cdp.join_load_stamp('events') }}
-    where {{ cdp.days_to_process('events.received_date') }}
+    {{ cdp.staging_source(reader=payload) }}
 
 ),
 
@@ -19,12 +22,10 @@ preferences as (
         -- ids
         message_id,
         type as message_type,
-        -- consent, as sent
-        {{ cdp.json_doc('payload', '$.context.consent.categoryPreferences') }}
-            as consent_preferences,
+        -- consent as sent, and receivedAt
+{{ consent_columns }},
         -- timestamps
         event_at,
-        {{ cdp.json_timestamp('payload', '$.receivedAt') }} as received_at,
         received_date,
         loaded_at
     from source

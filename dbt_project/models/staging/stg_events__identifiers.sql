@@ -1,13 +1,24 @@
 {#- Every identifier on every message, in long form: the input of identity resolution.
     Junk values are kept here, flagged, so they can be counted; nothing downstream links them. -#}
+{%- set payload = cdp.json_reader('payload') -%}
+{%- set identifier_columns -%}
+        {{ cdp.json_str(payload, '$.anonymousId') }} as anonymous_id,
+        {{ cdp.json_str(payload, '$.userId') }} as user_id,
+        {{ cdp.json_str(payload, '$.previousId') }} as previous_id,
+        coalesce(
+            {{ cdp.json_text(payload, '$.traits.email') }},
+            {{ cdp.json_text(payload, '$.context.traits.email') }}
+        ) as email,
+        coalesce(
+            {{ cdp.json_text(payload, '$.traits.phone') }},
+            {{ cdp.json_text(payload, '$.context.traits.phone') }}
+        ) as phone
+{%- endset -%}
 with
 
 source as (
 
-    select events.*, load_stamp.loaded_at
-    from {{ source('raw', 'events') }} as events
-    {{ cdp.join_load_stamp('events') }}
-    where {{ cdp.days_to_process('events.received_date') }}
+    {{ cdp.staging_source(reader=payload) }}
 
 ),
 
@@ -19,17 +30,7 @@ fields as (
         event_at,
         received_date,
         loaded_at,
-        {{ cdp.json_str('payload', '$.anonymousId') }} as anonymous_id,
-        {{ cdp.json_str('payload', '$.userId') }} as user_id,
-        {{ cdp.json_str('payload', '$.previousId') }} as previous_id,
-        coalesce(
-            {{ cdp.json_text('payload', '$.traits.email') }},
-            {{ cdp.json_text('payload', '$.context.traits.email') }}
-        ) as email,
-        coalesce(
-            {{ cdp.json_text('payload', '$.traits.phone') }},
-            {{ cdp.json_text('payload', '$.context.traits.phone') }}
-        ) as phone
+{{ identifier_columns }}
     from source
 
 ),

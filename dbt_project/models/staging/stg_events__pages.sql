@@ -1,23 +1,23 @@
+{%- set payload = cdp.json_reader('payload') -%}
+{%- set columns -%}
+        {{ cdp.common_event_columns(payload) }},
+
+        -- page
+        {{ cdp.json_text(payload, '$.name') }} as page_name,
+        {{ cdp.page_context_columns(payload) }}
+{%- endset -%}
 with
 
 source as (
 
-    select events.*, load_stamp.loaded_at
-    from {{ source('raw', 'events') }} as events
-    {{ cdp.join_load_stamp('events') }}
-    where events.type = 'page'
-        and {{ cdp.days_to_process('events.received_date') }}
+    {{ cdp.staging_source('page', payload) }}
 
 ),
 
 renamed as (
 
     select
-        {{ cdp.common_event_columns() }},
-
-        -- page
-        {{ cdp.json_text('payload', '$.name') }} as page_name,
-        {{ cdp.page_context_columns() }}
+{{ columns }}
 
     from source
 

@@ -1,23 +1,23 @@
+{%- set payload = cdp.json_reader('payload') -%}
+{%- set columns -%}
+        {{ cdp.common_event_columns(payload) }},
+
+        -- screen
+        {{ cdp.json_text(payload, '$.name') }} as screen_name,
+        {{ cdp.json_doc(payload, '$.properties') }} as properties
+{%- endset -%}
 with
 
 source as (
 
-    select events.*, load_stamp.loaded_at
-    from {{ source('raw', 'events') }} as events
-    {{ cdp.join_load_stamp('events') }}
-    where events.type = 'screen'
-        and {{ cdp.days_to_process('events.received_date') }}
+    {{ cdp.staging_source('screen', payload) }}
 
 ),
 
 renamed as (
 
     select
-        {{ cdp.common_event_columns() }},
-
-        -- screen
-        {{ cdp.json_text('payload', '$.name') }} as screen_name,
-        {{ cdp.json_doc('payload', '$.properties') }} as properties
+{{ columns }}
 
     from source
 

@@ -1,37 +1,37 @@
+{%- set payload = cdp.json_reader('payload') -%}
+{%- set columns -%}
+        {{ cdp.common_event_columns(payload) }},
+
+        -- event
+        {{ cdp.json_text(payload, '$.event') }} as event_name,
+        {{ cdp.json_doc(payload, '$.properties') }} as properties,
+
+        -- commerce
+        {{ cdp.json_text(payload, '$.properties.order_id') }} as order_id,
+        coalesce(
+            {{ cdp.json_number(payload, '$.properties.revenue') }},
+            {{ cdp.json_number(payload, '$.properties.total') }}
+        ) as revenue,
+        upper({{ cdp.json_text(payload, '$.properties.currency') }}) as currency,
+
+        -- identity carried on the message
+        {{ cdp.normalize_email(cdp.json_str(payload, '$.context.traits.email')) }} as email,
+
+        -- page the event happened on
+        {{ cdp.page_context_columns(payload) }}
+{%- endset -%}
 with
 
 source as (
 
-    select events.*, load_stamp.loaded_at
-    from {{ source('raw', 'events') }} as events
-    {{ cdp.join_load_stamp('events') }}
-    where events.type = 'track'
-        and {{ cdp.days_to_process('events.received_date') }}
+    {{ cdp.staging_source('track', payload) }}
 
 ),
 
 renamed as (
 
     select
-        {{ cdp.common_event_columns() }},
-
-        -- event
-        {{ cdp.json_text('payload', '$.event') }} as event_name,
-        {{ cdp.json_doc('payload', '$.properties') }} as properties,
-
-        -- commerce
-        {{ cdp.json_text('payload', '$.properties.order_id') }} as order_id,
-        coalesce(
-            {{ cdp.json_number('payload', '$.properties.revenue') }},
-            {{ cdp.json_number('payload', '$.properties.total') }}
-        ) as revenue,
-        upper({{ cdp.json_text('payload', '$.properties.currency') }}) as currency,
-
-        -- identity carried on the message
-        {{ cdp.normalize_email(cdp.json_str('payload', '$.context.traits.email')) }} as email,
-
-        -- page the event happened on
-        {{ cdp.page_context_columns() }}
+{{ columns }}
 
     from source
 

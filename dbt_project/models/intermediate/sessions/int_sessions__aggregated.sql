@@ -5,14 +5,10 @@
     customer are added in marts.sessions, so seed and identity changes apply on every build. -#}
 {{
     config(
-        materialized='incremental',
+        materialized=cdp.keyed_incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='session_key',
-        post_hook="
-            delete from {{ this }}
-            where session_id not in (
-                select session_id from {{ ref('int_sessions__sessionized') }}
-            )",
+        post_hook="{{ cdp.delete_rows_not_in('session_id', ref('int_sessions__sessionized')) }}",
     )
 }}
 

@@ -5,6 +5,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        partition_by=cdp.received_date_partitioning(),
         pre_hook="{{ cdp.delete_days_to_process() }}",
     )
 }}

@@ -21,15 +21,11 @@
     int_sessions__events_unioned), e.g. a key none of whose events is left. -#}
 {{
     config(
-        materialized='incremental',
+        materialized=cdp.keyed_incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='session_key',
-        post_hook="
-            delete from {{ this }}
-            where message_id not in (
-                select message_id from {{ ref('int_sessions__events_unioned') }}
-                where session_key is not null and not is_excluded_by_consent
-            )",
+        post_hook="{{ cdp.delete_rows_not_in('message_id', ref('int_sessions__events_unioned'),
+            'session_key is not null and not is_excluded_by_consent') }}",
     )
 }}
 
