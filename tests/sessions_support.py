@@ -238,3 +238,37 @@ def warn_count(result: Any, test_name: str) -> int:
         if node_result.node.name == test_name:
             return int(node_result.failures or 0)
     raise KeyError(f"{test_name} was not run")
+
+
+# Manifests parsed with vars that decide configs (which models are enabled, a model's config
+# value): by warehouse file name and vars, like _MANIFESTS.
+_VAR_MANIFESTS: dict[tuple[str, str], Any] = {}
+
+
+def manifest_for(project: DbtProject, parse_vars: dict[str, Any]) -> Any:
+    """The project parsed with `parse_vars` (cached): a var that enables or disables a model, or
+    that sets a config, must be known when dbt parses, as it is in a Dagster run."""
+    if not parse_vars:
+        return project.manifest()
+    key = (project.warehouse.name, json.dumps(parse_vars, sort_keys=True))
+    if key not in _VAR_MANIFESTS:
+        args = ["parse", *project._common_args(), "--vars", json.dumps(parse_vars)]
+        _VAR_MANIFESTS[key] = project._invoke(args).result
+    return _VAR_MANIFESTS[key]
+
+
+def build_parsed_with(
+    project: DbtProject,
+    parse_vars: dict[str, Any],
+    *,
+    select: Sequence[str],
+    variables: dict[str, Any] | None = None,
+    extra: Sequence[str] = (),
+) -> Any:
+    """`dbt build` (cautious indirect selection) with a manifest parsed with `parse_vars`;
+    `variables` (run-time vars, on top of `parse_vars`) only reach what dbt renders at run time."""
+    args = [
+        "build", *project._common_args(), "--indirect-selection", "cautious",
+        "--select", *select, "--vars", json.dumps({**parse_vars, **(variables or {})}), *extra,
+    ]
+    return project._invoke(args, manifest=manifest_for(project, parse_vars))
