@@ -69,7 +69,10 @@ class WarehouseResource(dg.ConfigurableResource):
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = duckdb.connect(str(path), read_only=read_only)
+            conn = duckdb.connect(
+                str(path), read_only=read_only,
+                config={"memory_limit": settings.duckdb_memory_limit()},
+            )
         except duckdb.IOException as exc:
             if "Could not set lock on file" in str(exc):
                 raise WarehouseLockedError(locked_message(path, exc)) from exc

@@ -12,6 +12,8 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_PUBLISH = "data/analytics.duckdb"
 DEFAULT_EXPORT_DIR = "data/exports"
 DEFAULT_START_DATE = "2015-01-01"
+# DuckDB's memory cap (its default is 80 % of the machine); work beyond it spills to disk.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 
 
 def _path(var: str, default: str) -> Path:
@@ -37,3 +39,9 @@ def export_dir() -> Path:
 def partitions_start_date() -> str:
     """First day of the daily partitions (dump folders before it cannot be loaded)."""
     return os.environ.get("CDP_START_DATE") or DEFAULT_START_DATE
+
+
+def duckdb_memory_limit() -> str:
+    """CDP_DUCKDB_MEMORY_LIMIT: the loader's and dbt's DuckDB memory cap (profiles.yml reads
+    the same variable), so a run's peak memory stays bounded however much history it holds."""
+    return os.environ.get("CDP_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
