@@ -1,4 +1,6 @@
 {#- customer_360's session counts are those of marts.sessions. -#}
+{#- reported in Dagster as a check of customer_360 (it reads several models) -#}
+{{ config(meta={'dagster': {'ref': {'name': 'customer_360'}}}) }}
 with per_customer as (
     select customer_id, count(*) as sessions, sum(page_views) as page_views
     from {{ ref('sessions') }}

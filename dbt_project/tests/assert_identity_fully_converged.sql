@@ -1,6 +1,8 @@
 {#- Convergence: an edge whose two identifiers ended in different customers must have been set
     aside by merge protection (one of its ends appears in identity_conflicts). Anything else
     means the components were not fully resolved. -#}
+{#- reported in Dagster as a check of identity_graph (it reads several models) -#}
+{{ config(meta={'dagster': {'ref': {'name': 'identity_graph'}}}) }}
 with
 
 graph as (select * from {{ ref('identity_graph') }}),

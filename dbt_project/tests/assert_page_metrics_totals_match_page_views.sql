@@ -1,6 +1,8 @@
 -- page_metrics_daily adds up to the page views and sessions it summarises: page views to the
 -- rows of page_views; entrances and exits to the sessions with page views; bounces and
 -- conversions to the bounced and converting sessions with page views.
+-- reported in Dagster as a check of page_metrics_daily (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'page_metrics_daily'}}}) }}
 with
 
 metrics as (

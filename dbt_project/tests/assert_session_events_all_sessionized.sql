@@ -1,6 +1,8 @@
 -- Every page and track event that may be used (analytics consent not refused, an anonymous id
 -- or a user id) is in exactly one session, and no other event is: the incremental models hold
 -- exactly what a full rebuild would.
+-- reported in Dagster as a check of int_sessions__sessionized (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'int_sessions__sessionized'}}}) }}
 with
 
 usable_events as (

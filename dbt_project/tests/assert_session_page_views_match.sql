@@ -1,5 +1,7 @@
 -- sessions.page_views equals the session's rows in page_views, and the session's landing and
 -- exit pages are the paths of its single landing and single exit page view.
+-- reported in Dagster as a check of sessions (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'sessions'}}}) }}
 with
 
 page_view_totals as (
