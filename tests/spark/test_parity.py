@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from spark.parity_support import (
     BUILD_TIME_COLUMNS,
     build_duckdb,
