@@ -281,8 +281,19 @@ def _recover_gzip(path: Path, tmp_dir: Path) -> tuple[Path, int, str] | None:
     return out, complete.count(b"\n"), tail.decode("utf-8", errors="replace")
 
 
-def _classification_sql(received_date: dt.date) -> str:
+def message_reason_cases() -> str:
+    """The CASE branches that judge a JSON object as a message (after the line is known to be
+    one), over columns type, message_id, event_name, ts, original_ts and received_at. Shared by
+    this loader and the Spark one (orchestration/spark_loading.py): plain SQL both engines run."""
     types = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
+    return f"""when type is null or type = '' then '{REASON_MISSING_TYPE}'
+            when type not in ({types}) then '{REASON_UNKNOWN_TYPE}'
+            when message_id is null then '{REASON_MISSING_MESSAGE_ID}'
+            when type = 'track' and event_name is null then '{REASON_MISSING_EVENT_NAME}'
+            when coalesce(ts, original_ts, received_at) is null then '{REASON_NO_TIME}'"""
+
+
+def _classification_sql(received_date: dt.date) -> str:
     return f"""
     create or replace temp table cdp_classified as
     with fields as (
@@ -332,11 +343,7 @@ def _classification_sql(received_date: dt.date) -> str:
                 case when line is null or trim(line, e' \\t\\r\\n') = ''
                      then '{REASON_BLANK}' else '{REASON_INVALID_JSON}' end
             when json_kind <> 'OBJECT' then '{REASON_NOT_OBJECT}'
-            when type is null or type = '' then '{REASON_MISSING_TYPE}'
-            when type not in ({types}) then '{REASON_UNKNOWN_TYPE}'
-            when message_id is null then '{REASON_MISSING_MESSAGE_ID}'
-            when type = 'track' and event_name is null then '{REASON_MISSING_EVENT_NAME}'
-            when coalesce(ts, original_ts, received_at) is null then '{REASON_NO_TIME}'
+            {message_reason_cases()}
         end as reason,
         date '{received_date.isoformat()}' as received_date
     from typed

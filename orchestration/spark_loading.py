@@ -49,19 +49,13 @@ from typing import TYPE_CHECKING
 from orchestration import ingestion
 from orchestration.ingestion import (
     MAX_LINE_BYTES,
-    MESSAGE_TYPES,
     QUARANTINE_RAW_LINE_CHARS,
     REASON_BLANK,
     REASON_INVALID_ENCODING,
     REASON_INVALID_JSON,
     REASON_LINE_TOO_LONG,
-    REASON_MISSING_EVENT_NAME,
-    REASON_MISSING_MESSAGE_ID,
-    REASON_MISSING_TYPE,
-    REASON_NO_TIME,
     REASON_NOT_OBJECT,
     REASON_TRUNCATED_GZIP,
-    REASON_UNKNOWN_TYPE,
     REASON_UNREADABLE_FILE,
     LoadReport,
     find_day_folders,
@@ -331,7 +325,6 @@ def _is_json(line: str) -> str:
 
 
 def _classification_sql(received_date: dt.date) -> str:
-    types = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
     blank = r"regexp_replace(line, '^[ \\t\\r\\n]+|[ \\t\\r\\n]+$', '')"
     return f"""
     with fields as (
@@ -392,11 +385,7 @@ def _classification_sql(received_date: dt.date) -> str:
             when line is null or {blank} = '' then '{REASON_BLANK}'
             when not is_json then '{REASON_INVALID_JSON}'
             when not is_object then '{REASON_NOT_OBJECT}'
-            when type is null or type = '' then '{REASON_MISSING_TYPE}'
-            when type not in ({types}) then '{REASON_UNKNOWN_TYPE}'
-            when message_id is null then '{REASON_MISSING_MESSAGE_ID}'
-            when type = 'track' and event_name is null then '{REASON_MISSING_EVENT_NAME}'
-            when coalesce(ts, original_ts, received_at) is null then '{REASON_NO_TIME}'
+            {ingestion.message_reason_cases()}
         end as reason,
         date '{received_date.isoformat()}' as received_date
     from typed
