@@ -60,3 +60,18 @@
         and events.type = '{{ message_type }}'
     {%- endif %}
 {%- endmacro %}
+
+{#- The message's email and phone as sent: traits (identify), else context.traits (any type). -#}
+{% macro message_email(payload='payload') -%}
+    coalesce(
+            {{ cdp.json_text(payload, '$.traits.email') }},
+            {{ cdp.json_text(payload, '$.context.traits.email') }}
+        )
+{%- endmacro %}
+
+{% macro message_phone(payload='payload') -%}
+    coalesce(
+            {{ cdp.json_text(payload, '$.traits.phone') }},
+            {{ cdp.json_text(payload, '$.context.traits.phone') }}
+        )
+{%- endmacro %}

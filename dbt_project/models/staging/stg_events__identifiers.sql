@@ -5,14 +5,8 @@
         {{ cdp.json_str(payload, '$.anonymousId') }} as anonymous_id,
         {{ cdp.json_str(payload, '$.userId') }} as user_id,
         {{ cdp.json_str(payload, '$.previousId') }} as previous_id,
-        coalesce(
-            {{ cdp.json_text(payload, '$.traits.email') }},
-            {{ cdp.json_text(payload, '$.context.traits.email') }}
-        ) as email,
-        coalesce(
-            {{ cdp.json_text(payload, '$.traits.phone') }},
-            {{ cdp.json_text(payload, '$.context.traits.phone') }}
-        ) as phone
+        {{ cdp.message_email(payload) }} as email,
+        {{ cdp.message_phone(payload) }} as phone
 {%- endset -%}
 with
 

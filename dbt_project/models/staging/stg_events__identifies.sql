@@ -3,12 +3,8 @@
         {{ cdp.common_event_columns(payload) }},
 
         -- identity
-        {{ cdp.normalize_email(
-            "coalesce(" ~ cdp.json_text(payload, '$.traits.email') ~ ", "
-            ~ cdp.json_text(payload, '$.context.traits.email') ~ ")") }} as email,
-        {{ cdp.normalize_phone(
-            "coalesce(" ~ cdp.json_text(payload, '$.traits.phone') ~ ", "
-            ~ cdp.json_text(payload, '$.context.traits.phone') ~ ")") }} as phone,
+        {{ cdp.normalize_email(cdp.message_email(payload)) }} as email,
+        {{ cdp.normalize_phone(cdp.message_phone(payload)) }} as phone,
 
         -- traits (strings, as sent)
         {{ cdp.json_text(payload, '$.traits.name') }} as name,
