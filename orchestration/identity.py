@@ -453,17 +453,14 @@ def _ranges(sizes: np.ndarray) -> np.ndarray:
 class _Graph:
     """Integer-encoded input. Nodes are distinct (type, value); messages are ranked.
 
-    Strings stay in the input's arrays and are only looked up (``*_rep`` rows) where needed.
+    Strings stay in the input's arrays and are only looked up (``*_rep`` rows) where needed:
+    to break ties of ``node_prio``. Input that arrives integer-coded
+    (:func:`resolve_codes`) has no strings: its node numbers are already in priority order,
+    so ``node_prio`` is the node number itself and never ties.
     """
 
-    val_raw: np.ndarray  # input identifier_value (object)
-    msg_raw: np.ndarray  # input message_id (object)
-    type_uniq: np.ndarray  # distinct identifier types (object)
-    node_rep: np.ndarray  # an input row of each node
-    node_tcode: np.ndarray  # type code of each node
-    node_prio: np.ndarray  # type priority of each node
+    node_prio: np.ndarray  # priority key of each node (lower first; ties broken by strings)
     node_user: np.ndarray  # bool: the node is a user id
-    msg_rep: np.ndarray  # an input row of each message, by message rank
     msg_ev: np.ndarray  # event time (int64) of each message, by rank (ascending)
     node_first: np.ndarray  # rank of the node's first message
     node_last: np.ndarray  # rank of the node's last message
@@ -472,6 +469,12 @@ class _Graph:
     set_starts: np.ndarray  # offsets into set_nodes (len = sets + 1)
     set_nodes: np.ndarray  # nodes of each set, ascending node code
     distinct_sets: int  # distinct identifier sets, singletons included
+    val_raw: np.ndarray | None = None  # input identifier_value (object)
+    msg_raw: np.ndarray | None = None  # input message_id (object)
+    type_uniq: np.ndarray | None = None  # distinct identifier types (object)
+    node_rep: np.ndarray | None = None  # an input row of each node
+    node_tcode: np.ndarray | None = None  # type code of each node
+    msg_rep: np.ndarray | None = None  # an input row of each message, by message rank
 
     def value(self, nodes: np.ndarray) -> np.ndarray:
         return self.val_raw[self.node_rep[nodes]]
@@ -513,12 +516,32 @@ def _encode(identifiers: pd.DataFrame, ev_row: np.ndarray) -> _Graph:
     msg_rep, msg_ev = msg_rep[order], msg_ev[order]
     del order
 
+    sets = _link_sets(rank[msg_row], node_row, n_nodes, n_msgs)
+    del rank, msg_row, node_row
+    return _Graph(
+        node_prio=node_prio,
+        node_user=node_user,
+        msg_ev=msg_ev,
+        **sets,
+        val_raw=val_raw,
+        msg_raw=msg_raw,
+        type_uniq=type_uniq,
+        node_rep=node_rep,
+        node_tcode=node_tcode,
+        msg_rep=msg_rep,
+    )
+
+
+def _link_sets(
+    row_rank: np.ndarray, row_node: np.ndarray, n_nodes: int, n_msgs: int
+) -> dict[str, Any]:
+    """Step 3 on integer rows (message rank, node): node statistics and distinct sets.
+
+    Consumes ``row_rank`` (modified in place)."""
     # rows sorted by (message rank, node); duplicate (message, node) rows dropped
-    key = rank[msg_row]
-    del rank, msg_row
+    key = row_rank
     key *= np.int64(n_nodes)
-    key += node_row
-    del node_row
+    key += row_node
     key.sort()
     dup = np.flatnonzero(key[1:] == key[:-1])
     if len(dup):
@@ -564,29 +587,20 @@ def _encode(identifiers: pd.DataFrame, ev_row: np.ndarray) -> _Graph:
     set_nodes = row_node[np.repeat(start[keep], set_size) + _ranges(set_size)]
     del row_node, start, size, keep
     set_starts = np.concatenate(([0], np.cumsum(set_size)))
-    return _Graph(
-        val_raw=val_raw,
-        msg_raw=msg_raw,
-        type_uniq=type_uniq,
-        node_rep=node_rep,
-        node_tcode=node_tcode,
-        node_prio=node_prio,
-        node_user=node_user,
-        msg_rep=msg_rep,
-        msg_ev=msg_ev,
-        node_first=node_first,
-        node_last=node_last,
-        node_messages=node_messages,
-        set_rank=set_rank,
-        set_starts=set_starts,
-        set_nodes=set_nodes,
-        distinct_sets=distinct,
-    )
+    return {
+        "node_first": node_first,
+        "node_last": node_last,
+        "node_messages": node_messages,
+        "set_rank": set_rank,
+        "set_starts": set_starts,
+        "set_nodes": set_nodes,
+        "distinct_sets": distinct,
+    }
 
 
 def _components(g: _Graph) -> tuple[int, np.ndarray]:
     """Step 4: connected components of all sets (star edges from each set's first node)."""
-    n_nodes = len(g.node_rep)
+    n_nodes = len(g.node_prio)
     sizes = np.diff(g.set_starts)
     not_first = np.ones(len(g.set_nodes), dtype=bool)
     not_first[g.set_starts[:-1]] = False
@@ -649,7 +663,7 @@ def _anchors(g: _Graph, cust: np.ndarray, n_cust: int) -> np.ndarray:
     ev = g.msg_ev
     # dense rank of event times (equal times tie), via message ranks
     time_rank = np.concatenate(([0], np.cumsum(ev[1:] != ev[:-1])))
-    key = time_rank[g.node_first] * np.int64(OTHER_PRIORITY + 1) + g.node_prio
+    key = time_rank[g.node_first] * np.int64(int(g.node_prio.max()) + 1) + g.node_prio
     del time_rank
     best = np.full(n_cust, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(best, cust, key)
@@ -701,19 +715,8 @@ def resolve(identifiers: pd.DataFrame, max_user_ids_per_customer: int = 1) -> Re
 
     g = _encode(identifiers, ev_row)
     del ev_row
-    n_nodes, n_msgs = len(g.node_rep), len(g.msg_rep)
-    n_comp, comp = _components(g)
-    label, n_ordered, conflict_rows = _protect(g, comp, n_comp, max_u)
-    del comp
-
-    # customers: compact labels
-    used = np.zeros(n_comp + n_nodes, dtype=bool)
-    used[label] = True
-    cust = (np.cumsum(used) - 1)[label]
-    n_cust = int(np.count_nonzero(used))
-    del used, label
-
-    anchor = _anchors(g, cust, n_cust)
+    solved = _solve(g, max_u)
+    cust, anchor, conflict_rows = solved.customer, solved.anchor, solved.conflicts
     anchor_value = g.value(anchor)
     cust_ids = _customer_ids(g.type(anchor), anchor_value)
 
@@ -756,6 +759,36 @@ def resolve(identifiers: pd.DataFrame, max_user_ids_per_customer: int = 1) -> Re
     else:
         conflicts = _empty_conflicts(unit, tz)
 
+    stats = {**solved.stats, "seconds": round(time.perf_counter() - t0, 3)}
+    return Resolution(nodes=nodes, conflicts=conflicts, stats=stats)
+
+
+@dataclass
+class CodedResolution:
+    """Result of :func:`resolve_codes`: integers only (node and message numbers as given)."""
+
+    customer: np.ndarray  # customer number (0..customers-1) of each node
+    anchor: np.ndarray  # anchor node of each customer
+    node_first: np.ndarray  # message number of each node's first message
+    node_last: np.ndarray  # message number of each node's last message
+    node_messages: np.ndarray  # distinct messages carrying each node
+    conflicts: np.ndarray  # rows (message, set-aside node, kept node), canonical order
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _solve(g: _Graph, max_u: int) -> CodedResolution:
+    """Steps 4-6 on an encoded graph: components, merge protection, customers, anchors."""
+    n_nodes, n_msgs = len(g.node_prio), len(g.msg_ev)
+    n_comp, comp = _components(g)
+    label, n_ordered, conflict_rows = _protect(g, comp, n_comp, max_u)
+    del comp
+    # customers: compact labels
+    used = np.zeros(n_comp + n_nodes, dtype=bool)
+    used[label] = True
+    cust = (np.cumsum(used) - 1)[label]
+    n_cust = int(np.count_nonzero(used))
+    del used, label
+    anchor = _anchors(g, cust, n_cust)
     stats = _stats(
         nodes=n_nodes,
         customers=n_cust,
@@ -763,10 +796,66 @@ def resolve(identifiers: pd.DataFrame, max_user_ids_per_customer: int = 1) -> Re
         distinct_identifier_sets=g.distinct_sets,
         components_in_bulk=n_comp - n_ordered,
         components_ordered=n_ordered,
-        conflicts=len(conflicts),
-        seconds=round(time.perf_counter() - t0, 3),
+        conflicts=len(conflict_rows),
     )
-    return Resolution(nodes=nodes, conflicts=conflicts, stats=stats)
+    return CodedResolution(
+        customer=cust,
+        anchor=anchor,
+        node_first=g.node_first,
+        node_last=g.node_last,
+        node_messages=g.node_messages,
+        conflicts=conflict_rows,
+        stats=stats,
+    )
+
+
+def resolve_codes(
+    message: np.ndarray,
+    node: np.ndarray,
+    node_is_user_id: np.ndarray,
+    message_time: np.ndarray,
+    max_user_ids_per_customer: int = 1,
+) -> CodedResolution:
+    """:func:`resolve` on input that is already integer-coded (e.g. by the warehouse).
+
+    One entry per input row in ``message`` and ``node``. Message numbers run 0..M-1 in
+    processing order, (event time, message_id); ``message_time[m]`` is message m's event
+    time as an integer (ascending; equal times tie for anchors). Node numbers run 0..N-1 in
+    priority order (type priority, value, type; see the rules), and ``node_is_user_id[n]``
+    tells whether node n is a user id. Every message and every node must occur in a row.
+    The rules and the results are :func:`resolve`'s, in these numbers; no strings are
+    touched, so memory is a few integer arrays whatever the identifiers look like.
+    """
+    t0 = time.perf_counter()
+    if max_user_ids_per_customer < 1:
+        raise ValueError("max_user_ids_per_customer must be >= 1")
+    message = np.asarray(message, dtype=np.int64)
+    node = np.asarray(node, dtype=np.int64)
+    node_user = np.asarray(node_is_user_id, dtype=bool)
+    msg_ev = np.asarray(message_time, dtype=np.int64)
+    n_nodes, n_msgs = len(node_user), len(msg_ev)
+    if len(message) != len(node):
+        raise ValueError("identity resolution: message and node differ in length")
+    if len(message) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return CodedResolution(empty, empty, empty, empty, empty, np.zeros((0, 3), np.int64),
+                               _stats(seconds=round(time.perf_counter() - t0, 3)))
+    seen_msgs = np.bincount(message, minlength=n_msgs) if message.min() >= 0 else None
+    seen_nodes = np.bincount(node, minlength=n_nodes) if node.min() >= 0 else None
+    if seen_msgs is None or len(seen_msgs) != n_msgs or not seen_msgs.all():
+        raise ValueError("identity resolution: message numbers must run 0..M-1, each used")
+    if seen_nodes is None or len(seen_nodes) != n_nodes or not seen_nodes.all():
+        raise ValueError("identity resolution: node numbers must run 0..N-1, each used")
+    if np.any(msg_ev[1:] < msg_ev[:-1]):
+        raise ValueError("identity resolution: message_time must be ascending")
+    del seen_msgs, seen_nodes
+    sets = _link_sets(message.copy(), node, n_nodes, n_msgs)
+    g = _Graph(
+        node_prio=np.arange(n_nodes, dtype=np.int64), node_user=node_user, msg_ev=msg_ev, **sets
+    )
+    solved = _solve(g, int(max_user_ids_per_customer))
+    solved.stats["seconds"] = round(time.perf_counter() - t0, 3)
+    return solved
 
 
 # --------------------------------------------------------------------------- explain
