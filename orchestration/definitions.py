@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.assets.audiences import audience_exports
 from orchestration.assets.dbt import cdp_dbt_models
@@ -13,7 +12,7 @@ from orchestration.checks import identity_checks
 from orchestration.dbt_project import dbt_project
 from orchestration.freshness import with_freshness_policies
 from orchestration.jobs import new_dump_folder_sensor, nightly_job, nightly_schedule
-from orchestration.resources import WarehouseResource
+from orchestration.resources import CdpDbtCliResource, WarehouseResource
 
 
 def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:
@@ -28,7 +27,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         sensors=[new_dump_folder_sensor],
         resources={
             "warehouse": warehouse or WarehouseResource.from_env(),
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            "dbt": CdpDbtCliResource(project_dir=dbt_project),
         },
     )
 
