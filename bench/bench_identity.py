@@ -1,14 +1,20 @@
-"""Benchmark of :func:`orchestration.identity.resolve` on a synthetic, realistic graph.
+"""Benchmark of identity resolution on a synthetic, realistic graph.
 
     uv run python bench/bench_identity.py --links 10000000 [--seed 1] [--json out.json]
-        [--fresh-strings] [--max-user-ids 1]
+        [--engine warehouse|python] [--fresh-strings] [--max-user-ids 1]
 
 Generates (vectorised, not timed) a long-format frame of exactly ``--links`` rows shaped
 like a web/app CDP: many small customers (1-5 anonymous ids, 0-1 user id, 0-1 email),
 anonymous page views, logins linking an anonymous id to a user id (and email), ~2% of
 customers on a shared device (two user ids in one component) and a few large components
 (kiosk browsers used by thousands of users, a test e-mail typed in by many users).
-Then runs ``resolve`` and reports wall and CPU seconds, links/s, memory, and the stats.
+Then resolves it and reports wall and CPU seconds, links/s, memory, and the stats.
+
+``--engine warehouse`` (the default; what ``cdp build`` runs on DuckDB): the frame is first
+written to a DuckDB table in a temporary file (not timed; DuckDB capped at
+``CDP_DUCKDB_MEMORY_LIMIT`` as in a build), then the timed step is
+:func:`orchestration.identity_warehouse.resolve_in_duckdb` plus writing its result table.
+``--engine python``: :func:`orchestration.identity.resolve` on the pandas frame.
 
 Memory: ``peak_rss_mb`` is the process's ``ru_maxrss`` (generation included);
 ``peak_rss_resolve_mb`` is the peak during ``resolve`` alone (Linux VmHWM, reset just
@@ -25,16 +31,20 @@ import gc
 import json
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from orchestration import settings  # noqa: E402
 from orchestration.identity import resolve  # noqa: E402
+from orchestration.identity_warehouse import resolve_in_duckdb  # noqa: E402
 
 DAY_MS = 86_400_000
 SPAN_DAYS = 30
@@ -239,34 +249,57 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="one string object per row (as DuckDB .df() returns) instead of shared ones",
     )
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--engine", choices=["warehouse", "python"], default="warehouse")
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     frame = generate(args.links, args.seed, args.fresh_strings)
     gen_seconds = time.perf_counter() - t0
-    gc.collect()
-    rss_input = _current_rss_mb()
-    generate_peak = _rss_mb()
-    can_reset = _reset_peak()
+    links = len(frame)
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = None
+        if args.engine == "warehouse":
+            conn = duckdb.connect(str(Path(tmp) / "identity.duckdb"))
+            conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit()}'")
+            conn.execute("set preserve_insertion_order = false")
+            conn.register("generated", frame)
+            conn.execute("create table identifiers as select * from generated")
+            conn.unregister("generated")
+            del frame
+        gc.collect()
+        rss_input = _current_rss_mb()
+        generate_peak = _rss_mb()
+        can_reset = _reset_peak()
 
-    t1, c1 = time.perf_counter(), time.process_time()
-    result = resolve(frame, max_user_ids_per_customer=args.max_user_ids)
-    seconds, cpu_seconds = time.perf_counter() - t1, time.process_time() - c1
-    resolve_peak = _vm_hwm_mb() if can_reset else None
+        t1, c1 = time.perf_counter(), time.process_time()
+        if conn is not None:
+            resolved = resolve_in_duckdb(conn, "identifiers", args.max_user_ids)
+            conn.register("resolved", resolved)
+            conn.execute("create table resolution as select * from resolved")
+            stats = dict(zip(["nodes", "conflicts"], conn.execute(
+                "select count(*) filter (where record_type = 'node'), "
+                "count(*) filter (where record_type = 'conflict') from resolution"
+            ).fetchone() or (0, 0), strict=True))
+            conn.close()
+        else:
+            stats = resolve(frame, max_user_ids_per_customer=args.max_user_ids).stats
+        seconds, cpu_seconds = time.perf_counter() - t1, time.process_time() - c1
+        resolve_peak = _vm_hwm_mb() if can_reset else None
 
     report: dict[str, Any] = {
-        "links": len(frame),
+        "engine": args.engine,
+        "links": links,
         "seed": args.seed,
         "generate_seconds": round(gen_seconds, 2),
         "fresh_strings": args.fresh_strings,
         "seconds": round(seconds, 2),
         "cpu_seconds": round(cpu_seconds, 2),
-        "links_per_second": round(len(frame) / seconds),
+        "links_per_second": round(links / seconds),
         "rss_input_frame_mb": round(rss_input, 1),
         "peak_rss_generate_mb": round(generate_peak, 1),
         "peak_rss_resolve_mb": None if resolve_peak is None else round(resolve_peak, 1),
         "peak_rss_mb": round(_rss_mb(), 1),
-        **{f"stats_{k}": v for k, v in result.stats.items()},
+        **{f"stats_{k}": v for k, v in stats.items()},
     }
     for key, value in report.items():
         print(f"{key:>32}: {value}")
