@@ -95,3 +95,21 @@ def test_sensor_requests_a_new_or_changed_day_folder_after_its_first_tick(tmp_pa
         dg.build_sensor_context(cursor=second.cursor, resources=resources)
     )
     assert third.run_requests == []
+
+
+def test_dbt_resource_skips_the_version_subprocess_and_the_unused_adapter(monkeypatch):
+    from importlib.metadata import version
+
+    import dagster_dbt.core.resource as dbt_resource
+
+    from orchestration.resources import CdpDbtCliResource
+
+    resource = defs.resources["dbt"]
+    assert isinstance(resource, CdpDbtCliResource)
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"dagster-dbt ran a subprocess before dbt build: {args}")
+
+    monkeypatch.setattr(dbt_resource, "check_output", no_subprocess)
+    assert str(resource._cli_version) == version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
