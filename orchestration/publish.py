@@ -24,6 +24,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration import settings
+
 SCHEMA = "marts"
 BUILD_INFO = "build_info"
 _ATTACH_ALIAS = "cdp_publish_target"
@@ -111,6 +113,10 @@ def _write_new_files(
     # The warehouse is the main database, so views in `marts` resolve as they do in dbt.
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         conn.execute("set timezone = 'UTC'")
+        # Tables have no row order for readers; not keeping it lets DuckDB copy in parallel
+        # (page_views at 10 M events: 34 s -> 19 s). Memory capped as in the build.
+        conn.execute("set preserve_insertion_order = false")
+        conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit()}'")
         tables = mart_relations(conn)
         if not tables:
             raise PublishError(f"{warehouse}: schema {SCHEMA} has no tables (has dbt run?)")
@@ -141,8 +147,10 @@ def _write_new_files(
         for table in [*tables, BUILD_INFO]:
             tmp = parquet_dir / f".{table}.parquet.{build_id}.tmp"
             tmp_parquet[table] = tmp
+            # from the warehouse (uncompressed reads), except build_info, which only `out` has
+            source = out if table == BUILD_INFO else SCHEMA
             conn.execute(
-                f"copy (select * from {out}.\"{table}\") to '{_sql_str(tmp)}' "
+                f"copy (select * from {source}.\"{table}\") to '{_sql_str(tmp)}' "
                 "(format parquet, compression zstd)"
             )
         conn.execute(f"detach {_ATTACH_ALIAS}")
