@@ -108,16 +108,20 @@ run_trackers as (
 
 ),
 
-with_last_timeout_run as (
+with_last_timeout as (
 
     select
         *,
-        -- the run of the latest timeout crossed by an event without tracker session id
-        max(case when is_untracked_timeout then tracker_run end) over (
-            partition by session_key order by event_at, message_id
-            rows between unbounded preceding and current row
-        ) as last_timeout_run
+        -- the latest timeout crossed by an event without tracker session id: its run, its time
+        max(case when is_untracked_timeout then tracker_run end) over key_order_so_far
+            as last_timeout_run,
+        max(case when is_untracked_timeout then event_at end) over key_order_so_far
+            as last_timeout_at
     from with_gaps
+    window key_order_so_far as (
+        partition by session_key order by event_at, message_id
+        rows between unbounded preceding and current row
+    )
 
 ),
 
@@ -127,52 +131,27 @@ with_last_timeout_run as (
 with_effective_tracker as (
 
     select
-        with_last_timeout_run.*,
+        with_last_timeout.*,
         coalesce(
-            with_last_timeout_run.tracker_session_id,
+            with_last_timeout.tracker_session_id,
             case
-                when coalesce(with_last_timeout_run.last_timeout_run, -1)
-                    < with_last_timeout_run.tracker_run
+                when coalesce(with_last_timeout.last_timeout_run, -1)
+                    < with_last_timeout.tracker_run
                     then run_trackers.run_tracker_session_id
             end
         ) as effective_tracker_session_id
-    from with_last_timeout_run
+    from with_last_timeout
     left join run_trackers
-        on with_last_timeout_run.session_key = run_trackers.session_key
-        and with_last_timeout_run.tracker_run = run_trackers.tracker_run
+        on with_last_timeout.session_key = run_trackers.session_key
+        and with_last_timeout.tracker_run = run_trackers.tracker_run
 
 ),
 
--- events without (effective) tracker session id split on their own gaps: the previous such
--- event of the key is the latest one before (event times only grow along the order)
-with_untracked_previous as (
-
-    select
-        *,
-        case when effective_tracker_session_id is null then max(
-            case when effective_tracker_session_id is null then event_at end
-        ) over (
-            partition by session_key order by event_at, message_id
-            rows between unbounded preceding and 1 preceding
-        ) end as previous_untracked_event_at
-    from with_effective_tracker
-
-),
-
-with_timeout_starts as (
-
-    select
-        *,
-        effective_tracker_session_id is null
-            and (
-                previous_untracked_event_at is null
-                or event_at > {{ dbt.dateadd('minute', timeout_minutes,
-                    'previous_untracked_event_at') }}
-            ) as is_timeout_session_start
-    from with_untracked_previous
-
-),
-
+-- the events left without tracker session id are the key's first run and, in each later run,
+-- the events from its first timeout on: so the previous such event is the previous event, or
+-- (first one of such a stretch) an earlier one across a timeout anyway. Their timeout sessions
+-- thus start at the timeouts crossed by events without tracker session id, and an event's
+-- session is the latest such timeout (times of two such timeouts of a key always differ).
 with_base_session as (
 
     select
@@ -181,12 +160,9 @@ with_base_session as (
             when effective_tracker_session_id is not null
                 then {{ dbt.concat(["'tracker:'", 'effective_tracker_session_id']) }}
             else {{ dbt.concat(["'timeout:'",
-                'cast(sum(case when is_timeout_session_start then 1 else 0 end) over (
-                    partition by session_key order by event_at, message_id
-                    rows between unbounded preceding and current row
-                ) as ' ~ dbt.type_string() ~ ')']) }}
+                'cast(last_timeout_at as ' ~ dbt.type_string() ~ ')']) }}
         end as base_session
-    from with_timeout_starts
+    from with_effective_tracker
 
 ),
 
