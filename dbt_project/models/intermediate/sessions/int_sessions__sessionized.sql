@@ -32,12 +32,10 @@
 {%- set timeout_minutes = var('session_timeout_minutes') | int %}
 {%- set cap_microseconds = (var('max_session_hours') | int) * 3600 * 1000000 %}
 
-with
-
-events as (
-
-    select * from {{ ref('int_sessions__events_unioned') }}
-    where session_key is not null
+{#- Read twice (the narrow columns for the windows, the others once at the end): a CTE read
+    twice would be materialized with all its columns. -#}
+{%- set kept_events_condition %}
+    session_key is not null
         and not is_excluded_by_consent
     {% if is_incremental() %}
         and session_key in (
@@ -47,8 +45,9 @@ events as (
             where {{ cdp.days_to_process('received_date') }}
         )
     {% endif %}
+{%- endset %}
 
-),
+with
 
 -- the window work runs on this narrow projection, the other columns join back once (final)
 event_order as (
@@ -60,7 +59,8 @@ event_order as (
         received_date,
         event_type,
         tracker_session_id
-    from events
+    from {{ ref('int_sessions__events_unioned') }}
+    where {{ kept_events_condition }}
 
 ),
 
@@ -259,6 +259,13 @@ with_positions as (
             partition by session_id order by event_at, message_id
             rows between 1 following and unbounded following
         )
+
+),
+
+events as (
+
+    select * from {{ ref('int_sessions__events_unioned') }}
+    where {{ kept_events_condition }}
 
 ),
 
