@@ -64,8 +64,8 @@ event_order as (
 
 ),
 
--- every window up to the session ids orders a key's events the same way (event time, message
--- id, which is unique); the "so far" form counts up to and including the current event
+-- the windows that find the tracker and timeout sessions all order a key's events the same way
+-- (event time, message id, which is unique); "so far" counts up to and including the event
 with_previous as (
 
     select
