@@ -12,10 +12,9 @@
     )
 }}
 
-with
-
-events as (
-
+{#- Read twice (the session totals, the last user ids) rather than from one CTE: DuckDB would
+    materialize a CTE read twice, with every column of every event. -#}
+{%- set events_to_process %}
     select * from {{ ref('int_sessions__sessionized') }}
     {% if is_incremental() %}
     where session_key in (
@@ -25,9 +24,18 @@ events as (
         where {{ cdp.overlaps_days_to_process('first_received_date', 'last_received_date') }}
     )
     {% endif %}
+{%- endset %}
+
+with
+
+events as (
+
+    {{ events_to_process }}
 
 ),
 
+-- a session has at most one landing, one exit and one attribution event: their columns are
+-- taken in the same pass as the totals
 session_totals as (
 
     select
@@ -46,45 +54,18 @@ session_totals as (
         max(case when is_split_by_cap then 1 else 0 end) = 1 as is_split_by_cap,
         min(received_date) as first_received_date,
         max(received_date) as last_received_date,
-        max(loaded_at) as loaded_at
+        max(loaded_at) as loaded_at,
+        max(case when is_landing then page_path end) as landing_page_path,
+        max(case when is_landing then page_url end) as landing_page_url,
+        max(case when is_landing then page_title end) as landing_page_title,
+        max(case when is_exit then page_path end) as exit_page_path,
+        max(case when is_attribution_event then referrer end) as referrer,
+        max(case when is_attribution_event then page_url end) as attribution_page_url,
+        max(case when is_attribution_event then campaign_source end) as campaign_source,
+        max(case when is_attribution_event then campaign_medium end) as campaign_medium,
+        max(case when is_attribution_event then campaign_name end) as campaign_name
     from events
     group by session_id, session_key
-
-),
-
-landing_pages as (
-
-    select
-        session_id,
-        page_path as landing_page_path,
-        page_url as landing_page_url,
-        page_title as landing_page_title
-    from events
-    where is_landing
-
-),
-
-exit_pages as (
-
-    select
-        session_id,
-        page_path as exit_page_path
-    from events
-    where is_exit
-
-),
-
-attribution_events as (
-
-    select
-        session_id,
-        referrer,
-        page_url as attribution_page_url,
-        campaign_source,
-        campaign_medium,
-        campaign_name
-    from events
-    where is_attribution_event
 
 ),
 
@@ -94,7 +75,9 @@ user_ids_ranked as (
         session_id,
         user_id,
         row_number() over (partition by session_id order by event_in_session desc) as recency
-    from events
+    from (
+        {{ events_to_process }}
+    ) as events_again
     where user_id is not null
 
 ),
@@ -134,25 +117,19 @@ joined as (
         session_totals.page_views = 1 and session_totals.track_events = 0 as is_bounce,
         session_totals.conversions > 0 as has_conversion,
         session_totals.is_split_by_cap,
-        landing_pages.landing_page_path,
-        landing_pages.landing_page_url,
-        landing_pages.landing_page_title,
-        exit_pages.exit_page_path,
-        attribution_events.referrer,
-        attribution_events.attribution_page_url,
-        attribution_events.campaign_source,
-        attribution_events.campaign_medium,
-        attribution_events.campaign_name,
+        session_totals.landing_page_path,
+        session_totals.landing_page_url,
+        session_totals.landing_page_title,
+        session_totals.exit_page_path,
+        session_totals.referrer,
+        session_totals.attribution_page_url,
+        session_totals.campaign_source,
+        session_totals.campaign_medium,
+        session_totals.campaign_name,
         session_totals.first_received_date,
         session_totals.last_received_date,
         session_totals.loaded_at
     from session_totals
-    left join landing_pages
-        on session_totals.session_id = landing_pages.session_id
-    left join exit_pages
-        on session_totals.session_id = exit_pages.session_id
-    left join attribution_events
-        on session_totals.session_id = attribution_events.session_id
     left join last_user_ids
         on session_totals.session_id = last_user_ids.session_id
 

@@ -32,12 +32,10 @@
 {%- set timeout_minutes = var('session_timeout_minutes') | int %}
 {%- set cap_microseconds = (var('max_session_hours') | int) * 3600 * 1000000 %}
 
-with
-
-events as (
-
-    select * from {{ ref('int_sessions__events_unioned') }}
-    where session_key is not null
+{#- Read twice (the narrow columns for the windows, the others once at the end): a CTE read
+    twice would be materialized with all its columns. -#}
+{%- set kept_events_condition %}
+    session_key is not null
         and not is_excluded_by_consent
     {% if is_incremental() %}
         and session_key in (
@@ -47,22 +45,41 @@ events as (
             where {{ cdp.days_to_process('received_date') }}
         )
     {% endif %}
+{%- endset %}
+
+with
+
+-- the window work runs on this narrow projection, the other columns join back once (final)
+event_order as (
+
+    select
+        session_key,
+        message_id,
+        event_at,
+        received_date,
+        event_type,
+        tracker_session_id
+    from {{ ref('int_sessions__events_unioned') }}
+    where {{ kept_events_condition }}
 
 ),
 
+-- the windows that find the tracker and timeout sessions all order a key's events the same way
+-- (event time, message id, which is unique); "so far" counts up to and including the event
 with_previous as (
 
     select
         *,
-        lag(event_at) over (
-            partition by session_key order by event_at, message_id
-        ) as previous_event_at,
+        lag(event_at) over key_order as previous_event_at,
         -- tracker runs: a run starts at each event that carries a tracker session id
-        count(tracker_session_id) over (
+        count(tracker_session_id) over key_order_so_far as tracker_run
+    from event_order
+    window
+        key_order as (partition by session_key order by event_at, message_id),
+        key_order_so_far as (
             partition by session_key order by event_at, message_id
             rows between unbounded preceding and current row
-        ) as tracker_run
-    from events
+        )
 
 ),
 
@@ -70,74 +87,71 @@ with_gaps as (
 
     select
         *,
-        previous_event_at is null
-            or event_at > {{ dbt.dateadd('minute', timeout_minutes, 'previous_event_at') }}
-            as is_after_timeout
+        tracker_session_id is null
+            and (
+                previous_event_at is null
+                or event_at > {{ dbt.dateadd('minute', timeout_minutes, 'previous_event_at') }}
+            ) as is_untracked_timeout
     from with_previous
 
 ),
 
-with_run_tracker as (
+-- the tracker session id of each run (its first event, the only one of the run that has one)
+run_trackers as (
 
     select
-        *,
-        first_value(tracker_session_id) over (
-            partition by session_key, tracker_run order by event_at, message_id
-            rows between unbounded preceding and unbounded following
-        ) as run_tracker_session_id,
-        -- timeouts crossed since the run's tracker event (that event itself not counted)
-        sum(case when tracker_session_id is null and is_after_timeout then 1 else 0 end) over (
-            partition by session_key, tracker_run order by event_at, message_id
-            rows between unbounded preceding and current row
-        ) as timeouts_in_run
-    from with_gaps
+        session_key,
+        tracker_run,
+        tracker_session_id as run_tracker_session_id
+    from with_previous
+    where tracker_session_id is not null
 
 ),
 
+with_last_timeout as (
+
+    select
+        *,
+        -- the latest timeout crossed by an event without tracker session id: its run, its time
+        max(case when is_untracked_timeout then tracker_run end) over key_order_so_far
+            as last_timeout_run,
+        max(case when is_untracked_timeout then event_at end) over key_order_so_far
+            as last_timeout_at
+    from with_gaps
+    window key_order_so_far as (
+        partition by session_key order by event_at, message_id
+        rows between unbounded preceding and current row
+    )
+
+),
+
+-- an event without tracker session id inherits its run's one while no timeout was crossed
+-- since the run's tracker event (runs only grow along the order, so "the latest timeout is in
+-- an earlier run" is "no timeout in this run so far")
 with_effective_tracker as (
 
     select
-        *,
+        with_last_timeout.*,
         coalesce(
-            tracker_session_id,
-            case when timeouts_in_run = 0 then run_tracker_session_id end
-        ) as effective_tracker_session_id
-    from with_run_tracker
-
-),
-
-with_untracked_previous as (
-
-    select
-        *,
-        lag(event_at) over (
-            partition by session_key, effective_tracker_session_id is null
-            order by event_at, message_id
-        ) as previous_untracked_event_at
-    from with_effective_tracker
-
-),
-
-with_timeout_sessions as (
-
-    select
-        *,
-        sum(
+            with_last_timeout.tracker_session_id,
             case
-                when previous_untracked_event_at is null
-                    or event_at > {{ dbt.dateadd('minute', timeout_minutes,
-                        'previous_untracked_event_at') }}
-                then 1 else 0
+                when coalesce(with_last_timeout.last_timeout_run, -1)
+                    < with_last_timeout.tracker_run
+                    then run_trackers.run_tracker_session_id
             end
-        ) over (
-            partition by session_key, effective_tracker_session_id is null
-            order by event_at, message_id
-            rows between unbounded preceding and current row
-        ) as timeout_session_number
-    from with_untracked_previous
+        ) as effective_tracker_session_id
+    from with_last_timeout
+    left join run_trackers
+        on with_last_timeout.session_key = run_trackers.session_key
+        and with_last_timeout.tracker_run = run_trackers.tracker_run
 
 ),
 
+-- the events left without tracker session id are the key's first run and, in each later run,
+-- the events from its first timeout on: so the previous such event is the previous event, or
+-- (first one of such a stretch) an earlier one across a timeout anyway. Their timeout sessions
+-- thus start at the timeouts crossed by events without tracker session id, and an event's
+-- session is the latest such timeout (times of two such timeouts of a key always differ).
 with_base_session as (
 
     select
@@ -146,33 +160,50 @@ with_base_session as (
             when effective_tracker_session_id is not null
                 then {{ dbt.concat(["'tracker:'", 'effective_tracker_session_id']) }}
             else {{ dbt.concat(["'timeout:'",
-                'cast(timeout_session_number as ' ~ dbt.type_string() ~ ')']) }}
+                'cast(last_timeout_at as ' ~ dbt.type_string() ~ ')']) }}
         end as base_session
-    from with_timeout_sessions
+    from with_effective_tracker
 
 ),
 
-with_base_start as (
+base_sessions as (
 
     select
-        *,
-        min(event_at) over (partition by session_key, base_session) as base_started_at
+        session_key,
+        base_session,
+        min(event_at) as base_started_at,
+        max(event_at) as base_ended_at
     from with_base_session
+    group by session_key, base_session
 
 ),
 
 with_cap_window as (
 
     select
-        *,
+        with_base_session.session_key,
+        with_base_session.message_id,
+        with_base_session.event_at,
+        with_base_session.received_date,
+        with_base_session.event_type,
+        with_base_session.effective_tracker_session_id,
+        with_base_session.base_session,
         case
-            when {{ dbt.datediff('base_started_at', 'event_at', 'microsecond') }} <= 0 then 0
+            when {{ dbt.datediff('base_sessions.base_started_at', 'with_base_session.event_at',
+                'microsecond') }} <= 0 then 0
             else cast(floor(
-                ({{ dbt.datediff('base_started_at', 'event_at', 'microsecond') }} - 1)
+                ({{ dbt.datediff('base_sessions.base_started_at', 'with_base_session.event_at',
+                    'microsecond') }} - 1)
                 / {{ cap_microseconds }}
             ) as {{ dbt.type_bigint() }})
-        end as cap_window
-    from with_base_start
+        end as cap_window,
+        -- some cap window > 0: the last event is over the cap after the start
+        {{ dbt.datediff('base_sessions.base_started_at', 'base_sessions.base_ended_at',
+            'microsecond') }} > {{ cap_microseconds }} as is_split_by_cap
+    from with_base_session
+    inner join base_sessions
+        on with_base_session.session_key = base_sessions.session_key
+        and with_base_session.base_session = base_sessions.base_session
 
 ),
 
@@ -184,8 +215,7 @@ with_session_anchor as (
             partition by session_key, base_session, cap_window
             order by received_date, event_at, message_id
             rows between unbounded preceding and unbounded following
-        ) as anchor_message_id,
-        max(cap_window) over (partition by session_key, base_session) > 0 as is_split_by_cap
+        ) as anchor_message_id
     from with_cap_window
 
 ),
@@ -199,23 +229,43 @@ with_session_id as (
 
 ),
 
+-- one order for all positions: page view positions count the pages so far, the next page
+-- view is the earliest page after the event
 with_positions as (
 
     select
         *,
-        row_number() over (
-            partition by session_id order by event_at, message_id
-        ) as event_in_session,
-        case when event_type = 'page' then row_number() over (
-            partition by session_id, event_type order by event_at, message_id
-        ) end as page_view_in_session,
-        count(case when event_type = 'page' then message_id end) over (
-            partition by session_id
-        ) as session_page_views,
-        case when event_type = 'page' then lead(event_at) over (
-            partition by session_id, event_type order by event_at, message_id
-        ) end as next_page_view_at
+        row_number() over session_order as event_in_session,
+        case when event_type = 'page' then count(
+            case when event_type = 'page' then message_id end
+        ) over session_so_far end as page_view_in_session,
+        count(case when event_type = 'page' then message_id end) over session_all
+            as session_page_views,
+        case when event_type = 'page' then min(
+            case when event_type = 'page' then event_at end
+        ) over session_after end as next_page_view_at
     from with_session_id
+    window
+        session_order as (partition by session_id order by event_at, message_id),
+        session_so_far as (
+            partition by session_id order by event_at, message_id
+            rows between unbounded preceding and current row
+        ),
+        session_all as (
+            partition by session_id order by event_at, message_id
+            rows between unbounded preceding and unbounded following
+        ),
+        session_after as (
+            partition by session_id order by event_at, message_id
+            rows between 1 following and unbounded following
+        )
+
+),
+
+events as (
+
+    select * from {{ ref('int_sessions__events_unioned') }}
+    where {{ kept_events_condition }}
 
 ),
 
@@ -223,53 +273,58 @@ final as (
 
     select
         -- ids
-        session_id,
-        session_key,
-        message_id,
-        event_type,
-        anonymous_id,
-        user_id,
-        effective_tracker_session_id as tracker_session_id,
-        anchor_message_id,
+        with_positions.session_id,
+        with_positions.session_key,
+        with_positions.message_id,
+        with_positions.event_type,
+        events.anonymous_id,
+        events.user_id,
+        with_positions.effective_tracker_session_id as tracker_session_id,
+        with_positions.anchor_message_id,
 
         -- positions
-        event_in_session,
-        page_view_in_session,
-        coalesce(page_view_in_session = 1, false) as is_landing,
-        coalesce(page_view_in_session = session_page_views, false) as is_exit,
+        with_positions.event_in_session,
+        with_positions.page_view_in_session,
+        coalesce(with_positions.page_view_in_session = 1, false) as is_landing,
+        coalesce(with_positions.page_view_in_session = with_positions.session_page_views, false)
+            as is_exit,
         -- the event whose context attributes the session: its first page view, else its first event
-        coalesce(page_view_in_session = 1, false)
-            or (session_page_views = 0 and event_in_session = 1) as is_attribution_event,
+        coalesce(with_positions.page_view_in_session = 1, false)
+            or (with_positions.session_page_views = 0 and with_positions.event_in_session = 1)
+            as is_attribution_event,
 
         -- event
-        event_name,
-        is_conversion,
-        page_url,
-        page_path,
-        page_title,
-        referrer,
-        campaign_source,
-        campaign_medium,
-        campaign_name,
-        campaign_term,
-        campaign_content,
+        events.event_name,
+        events.is_conversion,
+        events.page_url,
+        events.page_path,
+        events.page_title,
+        events.referrer,
+        events.campaign_source,
+        events.campaign_medium,
+        events.campaign_name,
+        events.campaign_term,
+        events.campaign_content,
 
         -- flags
-        is_clamped,
-        is_split_by_cap,
+        events.is_clamped,
+        with_positions.is_split_by_cap,
 
         -- timestamps and durations
-        event_at,
-        original_event_at,
-        received_at,
-        received_date,
-        loaded_at,
+        with_positions.event_at,
+        events.original_event_at,
+        events.received_at,
+        with_positions.received_date,
+        events.loaded_at,
         case
-            when next_page_view_at is not null
-                then {{ cdp.seconds_between('event_at', 'next_page_view_at') }}
+            when with_positions.next_page_view_at is not null
+                then {{ cdp.seconds_between('with_positions.event_at',
+                    'with_positions.next_page_view_at') }}
         end as time_on_page_seconds
 
     from with_positions
+    inner join events
+        on with_positions.message_id = events.message_id
 
 )
 
