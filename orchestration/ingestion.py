@@ -62,14 +62,16 @@ create table if not exists raw.events (
     received_date date not null,
     source_file   varchar not null,
     line_number   bigint not null,
-    payload       varchar not null
+    -- zstd: about 3x cheaper to write than the automatic dictionary/FSST choice for ~1 KB
+    -- unique JSON texts, and half the size (measured on a 10 M-event day)
+    payload       varchar using compression zstd not null
 );
 create table if not exists raw.quarantine (
     source_file   varchar not null,
     line_number   bigint,
     received_date date not null,
     reason        varchar not null,
-    raw_line      varchar
+    raw_line      varchar using compression zstd
 );
 create table if not exists raw.load_log (
     received_date   date primary key,
@@ -305,7 +307,9 @@ def _classification_sql(received_date: dt.date) -> str:
         from cdp_lines
     ),
     kinds as (
-        select *, case when is_json then json_type(line) end as json_kind
+        -- a valid JSON text that starts with a brace is an object: no second parse for messages
+        select *, case when is_json and starts_with(line, '{{') then 'OBJECT'
+                       when is_json then json_type(line) end as json_kind
         from fields
     ),
     extracted as (
