@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from orchestration.audiences import discard_exports, export_dir_for
-from orchestration.ingestion import changed_days, find_day_folders, load_day
+from orchestration.ingestion import changed_days, find_day_folders, load_day, one_checkpoint
 from orchestration.partitions import daily_partitions
 from orchestration.privacy import (
     PrivacyError,
@@ -92,23 +92,24 @@ def raw_events(
             if unchanged:
                 context.log.info(f"{len(unchanged)} day folder(s) unchanged since loaded: kept")
             present &= changed
-        for day in days:
-            if day not in present:
-                if len(days) == 1:
-                    context.log.warning(
-                        f"{warehouse.raw_path / day}: no such folder; day {day} left unchanged"
-                    )
-                continue
-            report = load_day(conn, warehouse.raw_path, day)
-            reports.append(report)
-            context.log.info(
-                f"{day}: {report.files} files, {report.lines} lines -> {report.loaded} loaded, "
-                f"{report.duplicates} duplicates, {report.suppressed} suppressed, "
-                f"{report.quarantined} quarantined "
-                f"{report.quarantine_by_reason or ''} in {report.seconds:.1f}s"
-            )
-            if not report.accounted:
-                raise dg.Failure(f"{day}: line accounting does not add up: {report.as_dict()}")
+        with one_checkpoint(conn):
+            for day in days:
+                if day not in present:
+                    if len(days) == 1:
+                        context.log.warning(
+                            f"{warehouse.raw_path / day}: no such folder; day {day} left unchanged"
+                        )
+                    continue
+                report = load_day(conn, warehouse.raw_path, day)
+                reports.append(report)
+                context.log.info(
+                    f"{day}: {report.files} files, {report.lines} lines -> {report.loaded} loaded, "
+                    f"{report.duplicates} duplicates, {report.suppressed} suppressed, "
+                    f"{report.quarantined} quarantined "
+                    f"{report.quarantine_by_reason or ''} in {report.seconds:.1f}s"
+                )
+                if not report.accounted:
+                    raise dg.Failure(f"{day}: line accounting does not add up: {report.as_dict()}")
         total_rows = conn.execute("select count(*) from raw.events").fetchone()[0]
         load_log_rows = conn.execute("select count(*) from raw.load_log").fetchone()[0]
         consent_excluded = consent_excluded_messages(conn, [r.received_date for r in reports])
