@@ -108,3 +108,8 @@ def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path):
         assert conn.execute("select count(*) from raw.events").fetchone()[0] == stats.events
         loaded_days = conn.execute("select count(*) from raw.load_log").fetchone()[0]
     assert loaded_days == len(days)
+    # nothing new: the last day is kept as loaded, and not reported missing
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "1 day folder(s) unchanged since loaded: kept" in result.output
+    assert "no such folder" not in result.output

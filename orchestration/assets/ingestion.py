@@ -86,14 +86,16 @@ def raw_events(
             f"{sizes['bytes_before']:,} -> {sizes['bytes_after']:,} bytes"
         )
     with warehouse.connect() as conn:
+        unchanged: set[str] = set()
         if config.only_changed_days:
-            changed = set(changed_days(conn, warehouse.raw_path))
-            unchanged = [d for d in days if d in present and d not in changed]
-            if unchanged:
-                context.log.info(f"{len(unchanged)} day folder(s) unchanged since loaded: kept")
-            present &= changed
+            unchanged = present - set(changed_days(conn, warehouse.raw_path))
+            kept = [d for d in days if d in unchanged]
+            if kept:
+                context.log.info(f"{len(kept)} day folder(s) unchanged since loaded: kept")
         with one_checkpoint(conn):
             for day in days:
+                if day in unchanged:
+                    continue
                 if day not in present:
                     if len(days) == 1:
                         context.log.warning(
