@@ -470,6 +470,12 @@ def _stage_files_together(conn: duckdb.DuckDBPyConnection, displays: dict[Path, 
         [[str(path), display] for path, display in displays.items()],
     )
     paths = ", ".join(_sql_str(str(path)) for path in displays)
+    # The line numbers below come from the rowids: the scan must keep the files' order.
+    keeps_order = conn.execute(
+        "select current_setting('preserve_insertion_order')"
+    ).fetchone()
+    if not (keeps_order and keeps_order[0]):
+        raise ValueError("load_day needs a connection with preserve_insertion_order = true")
     conn.execute(f"""
         create or replace temp table cdp_file_lines as
         select filename as path, line

@@ -575,6 +575,14 @@ def test_same_message_id_twice_in_one_file_keeps_the_first_copy(raw, conn, write
     assert counts(report) == (2, 1, 1, 0)
 
 
+def test_loading_refuses_a_connection_that_does_not_keep_row_order(raw, conn, write_dump):
+    # line numbers are derived from the scan's row order: never guess them
+    write_dump(raw, DAY, "a.jsonl", [line("m1"), line("m2")])
+    conn.execute("set preserve_insertion_order = false")
+    with pytest.raises(ValueError, match="preserve_insertion_order"):
+        load_day(conn, raw, DAY)
+
+
 def test_same_message_id_in_two_files_keeps_the_first_by_file_then_line(raw, conn, write_dump):
     write_dump(raw, DAY, "b.jsonl", [line("m1", event="InB")])
     write_dump(raw, DAY, "a.jsonl", [line("x1"), line("x2"), line("m1", event="InA")])
