@@ -113,3 +113,13 @@ def test_dbt_resource_skips_the_version_subprocess_and_the_unused_adapter(monkey
     monkeypatch.setattr(dbt_resource, "check_output", no_subprocess)
     assert str(resource._cli_version) == version("dbt-core")
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_loading_the_definitions_prints_no_beta_warning_for_our_deliberate_backfill_policy():
+    import subprocess
+    import sys
+
+    code = "import warnings; warnings.simplefilter('always'); import orchestration.definitions"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "backfill_policy" not in result.stderr
