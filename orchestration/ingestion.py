@@ -29,10 +29,11 @@ import hashlib
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -123,6 +124,17 @@ class LoadReport:
     def accounted(self) -> bool:
         """Every line read is loaded, a duplicate, suppressed or quarantined."""
         return self.lines == self.loaded + self.duplicates + self.suppressed + self.quarantined
+
+    def take_counts(self, counts: Mapping[str, Any]) -> None:
+        """Copy a loader's line accounting (lines, loaded, duplicates, quarantined, by_reason,
+        unreadable_files and, where the engine suppresses at load, suppressed)."""
+        self.lines = counts["lines"]
+        self.loaded = counts["loaded"]
+        self.duplicates = counts["duplicates"]
+        self.quarantined = counts["quarantined"]
+        self.suppressed = counts.get("suppressed", 0)
+        self.quarantine_by_reason = counts["by_reason"]
+        self.unreadable_files = counts["unreadable_files"]
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -405,14 +417,7 @@ def load_day(
     # The day's rows and its load-log row change together or not at all.
     conn.execute("begin transaction")
     try:
-        counts = _replace_day(conn, received_date)
-        report.lines = counts["lines"]
-        report.loaded = counts["loaded"]
-        report.duplicates = counts["duplicates"]
-        report.quarantined = counts["quarantined"]
-        report.suppressed = counts["suppressed"]
-        report.quarantine_by_reason = counts["by_reason"]
-        report.unreadable_files = counts["unreadable_files"]
+        report.take_counts(_replace_day(conn, received_date))
         report.seconds = round(time.perf_counter() - started, 3)
         _write_load_log(conn, report, fingerprint)
         conn.execute("commit")

@@ -443,12 +443,7 @@ def load_day(spark: SparkSession, raw_dir: Path, received_date: dt.date | str) -
             spark.catalog.dropTempView("cdp_lines")
             spark.catalog.dropTempView("cdp_classified")
 
-    report.lines = counts["lines"]
-    report.loaded = counts["loaded"]
-    report.duplicates = counts["duplicates"]
-    report.quarantined = counts["quarantined"]
-    report.quarantine_by_reason = counts["by_reason"]
-    report.unreadable_files = counts["unreadable_files"]
+    report.take_counts(counts)
     report.seconds = round(time.perf_counter() - started, 3)
     spark.sql(
         f"""
