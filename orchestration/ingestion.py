@@ -442,19 +442,37 @@ def _stage_day(conn: duckdb.DuckDBPyConnection, displays: dict[Path, str]) -> No
     file that scan cannot read (a truncated gzip) makes it fail, and then the files are read
     one by one so the damaged one can be recovered.
     """
-    if displays:
-        try:
-            _stage_files_together(conn, displays)
-            return
-        except duckdb.Error:  # e.g. a truncated gzip: found and recovered file by file below
-            _drop_temp(conn, "cdp_lines")
-    _create_staging_tables(conn)
-    with tempfile.TemporaryDirectory(prefix="cdp-load-") as tmp:
-        for path, display in displays.items():
+    with _scans_keep_row_order(conn):
+        if displays:
             try:
-                _stage_file(conn, path, display)
-            except duckdb.Error as exc:
-                _stage_unreadable(conn, path, display, exc, Path(tmp))
+                _stage_files_together(conn, displays)
+                return
+            except duckdb.Error:  # e.g. a truncated gzip: found and recovered file by file
+                _drop_temp(conn, "cdp_lines")
+        _create_staging_tables(conn)
+        with tempfile.TemporaryDirectory(prefix="cdp-load-") as tmp:
+            for path, display in displays.items():
+                try:
+                    _stage_file(conn, path, display)
+                except duckdb.Error as exc:
+                    _stage_unreadable(conn, path, display, exc, Path(tmp))
+
+
+@contextmanager
+def _scans_keep_row_order(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Line numbers come from the order rows leave the CSV scan (rowids, `row_number() over
+    ()`), so `preserve_insertion_order` must be on while staging. It is a setting of the
+    database instance: a dbt run in the same process (tests, notebooks) leaves it off
+    (profiles.yml), so it is switched on here and restored after."""
+    row = conn.execute("select current_setting('preserve_insertion_order')").fetchone()
+    was_on = bool(row and row[0])
+    if not was_on:
+        conn.execute("set preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        if not was_on:
+            conn.execute("set preserve_insertion_order = false")
 
 
 def _stage_files_together(conn: duckdb.DuckDBPyConnection, displays: dict[Path, str]) -> None:
@@ -475,12 +493,6 @@ def _stage_files_together(conn: duckdb.DuckDBPyConnection, displays: dict[Path, 
         [[str(path), display] for path, display in displays.items()],
     )
     paths = ", ".join(_sql_str(str(path)) for path in displays)
-    # The line numbers below come from the rowids: the scan must keep the files' order.
-    keeps_order = conn.execute(
-        "select current_setting('preserve_insertion_order')"
-    ).fetchone()
-    if not (keeps_order and keeps_order[0]):
-        raise ValueError("load_day needs a connection with preserve_insertion_order = true")
     conn.execute(f"""
         create or replace temp table cdp_file_lines as
         select filename as path, line

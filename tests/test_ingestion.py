@@ -575,12 +575,33 @@ def test_same_message_id_twice_in_one_file_keeps_the_first_copy(raw, conn, write
     assert counts(report) == (2, 1, 1, 0)
 
 
-def test_loading_refuses_a_connection_that_does_not_keep_row_order(raw, conn, write_dump):
-    # line numbers are derived from the scan's row order: never guess them
+def test_lines_are_staged_in_scan_order_even_when_the_connection_does_not_keep_it(
+    raw, conn, write_dump, monkeypatch
+):
+    # Line numbers come from the scan's row order, which DuckDB guarantees only with
+    # preserve_insertion_order; a dbt run in the same process turns it off for the instance.
     write_dump(raw, DAY, "a.jsonl", [line("m1"), line("m2")])
+    write_dump(raw, DAY, "b.jsonl", [line("m3")])
     conn.execute("set preserve_insertion_order = false")
-    with pytest.raises(ValueError, match="preserve_insertion_order"):
-        load_day(conn, raw, DAY)
+    seen = []
+    stage = ingestion._stage_files_together
+
+    def spy(conn, displays):
+        seen.append(conn.execute("select current_setting('preserve_insertion_order')").fetchone())
+        stage(conn, displays)
+
+    monkeypatch.setattr(ingestion, "_stage_files_together", spy)
+
+    load_day(conn, raw, DAY)
+
+    assert seen == [(True,)]
+    assert events(conn) == [
+        ("m1", f"{DAY}/a.jsonl", 1), ("m2", f"{DAY}/a.jsonl", 2), ("m3", f"{DAY}/b.jsonl", 1)
+    ]
+    # and the caller's setting is back
+    assert conn.execute("select current_setting('preserve_insertion_order')").fetchone() == (
+        False,
+    )
 
 
 def test_same_message_id_in_two_files_keeps_the_first_by_file_then_line(raw, conn, write_dump):
