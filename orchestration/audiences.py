@@ -44,6 +44,7 @@ from typing import Any
 import duckdb
 
 from orchestration import settings
+from orchestration.sql import literal
 
 AUDIENCE_PREFIX = "audience__"
 DEFAULT_CONSENT_CATEGORY = "Advertising"
@@ -266,8 +267,7 @@ def _write_csv(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Callable
 
 def _write_parquet(conn: duckdb.DuckDBPyConnection, query: str) -> Callable[[Path], None]:
     def write(tmp: Path) -> None:
-        target = str(tmp).replace("'", "''")
-        conn.execute(f"copy ({query}) to '{target}' (format parquet)")
+        conn.execute(f"copy ({query}) to {literal(tmp)} (format parquet)")
     return write
 
 

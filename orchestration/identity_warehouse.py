@@ -28,6 +28,7 @@ from orchestration.identity import (
     USER_ID,
     resolve_codes,
 )
+from orchestration.sql import literal
 
 #: Columns of the combined output (nodes and conflicts, told apart by ``record_type``).
 OUTPUT_COLUMNS = ["record_type", *NODE_COLUMNS] + [
@@ -37,12 +38,8 @@ OUTPUT_COLUMNS = ["record_type", *NODE_COLUMNS] + [
 _PREFIX = "cdp_identity_"
 
 
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _priority_sql(column: str) -> str:
-    whens = " ".join(f"when {_sql_str(t)} then {p}" for t, p in TYPE_PRIORITY.items())
+    whens = " ".join(f"when {literal(t)} then {p}" for t, p in TYPE_PRIORITY.items())
     return f"case {column} {whens} else {OTHER_PRIORITY} end"
 
 
@@ -63,7 +60,7 @@ def _encode(conn: duckdb.DuckDBPyConnection, source: str) -> None:
             ) - 1)::bigint as node,
             identifier_type,
             identifier_value,
-            identifier_type = {_sql_str(USER_ID)} as is_user_id
+            identifier_type = {literal(USER_ID)} as is_user_id
         from (select distinct identifier_type, identifier_value from {source})
     """)
     conn.execute(f"""
@@ -176,7 +173,7 @@ def resolve_in_duckdb(
                 null::bigint as messages,
                 m.message_id,
                 m.event_at as occurred_at,
-                {_sql_str(RULE_MAX_USER_IDS)} as rule,
+                {literal(RULE_MAX_USER_IDS)} as rule,
                 k.identifier_type as conflicting_identifier_type,
                 k.identifier_value as conflicting_identifier_value,
                 1 as part,

@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 
 from orchestration import privacy
+from orchestration.sql import literal
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "alias", "group")
 DUMP_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson", ".ndjson.gz")
@@ -200,17 +201,13 @@ def _is_date(name: str) -> bool:
     return len(name) == 10
 
 
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _read_lines_sql(path: Path) -> str:
     # One VARCHAR column per physical line: a delimiter and quote that JSON text never
     # uses unescaped, no type sniffing. Lines that are not valid UTF-8 or are too long go
     # to the rejects table instead of failing the query.
     return f"""
         select row_number() over () as row_index, line
-        from read_csv({_sql_str(str(path))},
+        from read_csv({literal(path)},
             columns = {{'line': 'VARCHAR'}}, delim = '\\x1f', quote = '', escape = '',
             header = false, auto_detect = false, strict_mode = false, parallel = false,
             store_rejects = true, rejects_table = 'cdp_rejects', rejects_scan = 'cdp_reject_scans',
@@ -241,7 +238,7 @@ def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, display_name: str) 
                      error_message
         ) = 1
     """)
-    name = _sql_str(display_name)
+    name = literal(display_name)
     # rejects_so_far: how many rejected lines precede the next good line. An ASOF join
     # (not a correlated count) keeps this linear when a file has many rejected lines.
     conn.execute(f"""
@@ -492,7 +489,7 @@ def _stage_files_together(conn: duckdb.DuckDBPyConnection, displays: dict[Path, 
         "insert into cdp_display values (?, ?)",
         [[str(path), display] for path, display in displays.items()],
     )
-    paths = ", ".join(_sql_str(str(path)) for path in displays)
+    paths = ", ".join(literal(path) for path in displays)
     conn.execute(f"""
         create or replace temp table cdp_file_lines as
         select filename as path, line

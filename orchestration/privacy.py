@@ -44,6 +44,7 @@ from typing import Any
 import duckdb
 
 from orchestration import settings
+from orchestration.sql import literal
 
 SALT_ENV = "CDP_PRIVACY_SALT"
 SALT_FILE_ENV = "CDP_PRIVACY_SALT_FILE"
@@ -723,8 +724,7 @@ def compact_warehouse(warehouse: Path) -> dict[str, int]:
     try:
         with duckdb.connect(str(tmp)) as conn:
             target = conn.execute("select current_database()").fetchone()[0]
-            source = str(warehouse).replace("'", "''")
-            conn.execute(f"attach '{source}' as cdp_compact_source (read_only)")
+            conn.execute(f"attach {literal(warehouse)} as cdp_compact_source (read_only)")
             conn.execute(f'copy from database cdp_compact_source to "{target}"')
             conn.execute("detach cdp_compact_source")
             conn.execute("checkpoint")

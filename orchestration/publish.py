@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import settings
+from orchestration.sql import literal
 
 SCHEMA = "marts"
 BUILD_INFO = "build_info"
@@ -120,7 +121,7 @@ def _write_new_files(
         tables = mart_relations(conn)
         if not tables:
             raise PublishError(f"{warehouse}: schema {SCHEMA} has no tables (has dbt run?)")
-        conn.execute(f"attach '{_sql_str(tmp_db)}' as {_ATTACH_ALIAS} (read_write)")
+        conn.execute(f"attach {literal(tmp_db)} as {_ATTACH_ALIAS} (read_write)")
         out = f"{_ATTACH_ALIAS}.{SCHEMA}"
         conn.execute(f"create schema {out}")
         row_counts: dict[str, int] = {}
@@ -150,7 +151,7 @@ def _write_new_files(
             # from the warehouse (uncompressed reads), except build_info, which only `out` has
             source = out if table == BUILD_INFO else SCHEMA
             conn.execute(
-                f"copy (select * from {source}.\"{table}\") to '{_sql_str(tmp)}' "
+                f"copy (select * from {source}.\"{table}\") to {literal(tmp)} "
                 "(format parquet, compression zstd)"
             )
         conn.execute(f"detach {_ATTACH_ALIAS}")
@@ -185,7 +186,7 @@ def _write_comments(
         docs = descriptions.get(table) or {}
         if docs.get("description"):
             conn.execute(
-                f"comment on table {schema}.\"{table}\" is '{_sql_str(docs['description'])}'"
+                f"comment on table {schema}.\"{table}\" is {literal(docs['description'])}"
             )
         columns = {
             r[0] for r in conn.execute(
@@ -197,7 +198,7 @@ def _write_comments(
         for column, text in (docs.get("columns") or {}).items():
             if text and column in columns:
                 conn.execute(
-                    f"comment on column {schema}.\"{table}\".\"{column}\" is '{_sql_str(text)}'"
+                    f"comment on column {schema}.\"{table}\".\"{column}\" is {literal(text)}"
                 )
 
 
@@ -262,10 +263,6 @@ def headline_metrics(path: Path) -> dict[str, float | int]:
             is_int = isinstance(value, int) or name in ("customers", "sessions", "page_views")
             metrics[name] = int(value) if is_int else round(float(value), 6)
     return metrics
-
-
-def _sql_str(value: object) -> str:
-    return str(value).replace("'", "''")
 
 
 def _fsync(path: Path) -> None:
