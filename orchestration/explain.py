@@ -43,19 +43,32 @@ def explain_customer(warehouse: Path, identifier_type: str, value: str) -> dict[
             """,
             [customer_id],
         ).df()
-        # Accepted links inside the customer: both ends in it, neither end set aside on the
-        # message that first showed the pair.
+        # Links inside the customer: every pair of its identifiers seen on one message, a row
+        # per message (explain_path keeps the earliest message of each pair). Read from the
+        # message identifiers for this customer only: int_identity__edges is a view over all
+        # pairs of all messages.
         edges = conn.execute(
             """
             with members as (
                 select identifier_type, identifier_value
                 from marts.identity_graph where customer_id = $1
+            ),
+            member_messages as (
+                select i.message_id, i.event_at, i.identifier_type, i.identifier_value
+                from intermediate.int_identity__message_identifiers i
+                join members m
+                  on m.identifier_type = i.identifier_type
+                 and m.identifier_value = i.identifier_value
             )
-            select e.a_type, e.a_value, e.b_type, e.b_value,
-                   e.first_message_id as message_id, e.first_seen_at
-            from intermediate.int_identity__edges e
-            join members a on a.identifier_type = e.a_type and a.identifier_value = e.a_value
-            join members b on b.identifier_type = e.b_type and b.identifier_value = e.b_value
+            select a.identifier_type as a_type, a.identifier_value as a_value,
+                   b.identifier_type as b_type, b.identifier_value as b_value,
+                   a.message_id, a.event_at as first_seen_at
+            from member_messages a
+            join member_messages b
+              on b.message_id = a.message_id
+             and (a.identifier_type < b.identifier_type
+                  or (a.identifier_type = b.identifier_type
+                      and a.identifier_value < b.identifier_value))
             """,
             [customer_id],
         ).df()

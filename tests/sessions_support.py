@@ -146,6 +146,21 @@ def query(warehouse: Path, sql: str) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
+def _release_dbt_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open in this process after an invocation.
+
+    Otherwise a test that opens the warehouse with another configuration (`cdp explain` opens
+    it read-only) fails with "Can't open a connection to same database file with a different
+    configuration", but only when no later dbt call on another warehouse happened to replace
+    the instance first (the test passed in file order and failed alone)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
 # Parsed manifests, by warehouse file name: dbt-duckdb names the database after the file's
 # stem and the manifest holds that name, so warehouses that share a file name (in different
 # folders) can share one parse, which saves several seconds per dbt call.
@@ -176,6 +191,7 @@ class DbtProject:
         try:
             result = dbtRunner(manifest=manifest).invoke(args)
         finally:
+            _release_dbt_duckdb()
             if previous is None:
                 os.environ.pop("CDP_WAREHOUSE", None)
             else:

@@ -247,3 +247,41 @@ def test_cdp_explain_prints_every_identifier_and_the_message_linking_it_to_the_a
     junk = CliRunner().invoke(main, ["explain", "--user-id", "undefined",
                                      "--warehouse", str(full)])
     assert junk.exit_code == 1 and "junk" in junk.output.lower()
+
+
+def test_edges_view_gives_each_pair_once_with_its_first_message(full):
+    edges = query(full, """
+        select a_type, a_value, b_type, b_value, first_message_id, messages
+        from intermediate.int_identity__edges
+        where 'kiosk' in (a_value, b_value)
+        order by b_type, b_value, a_type, a_value
+    """)
+    # kiosk-1 and kiosk-2 both carry (kiosk, kiosk-A): one row, the earlier message named
+    assert edges.values.tolist() == [
+        ["anonymous_id", "kiosk", "email", "a@kiosk.example", "kiosk-1", 1],
+        ["anonymous_id", "kiosk", "email", "b@kiosk.example", "kiosk-3", 1],
+        ["anonymous_id", "kiosk", "user_id", "kiosk-A", "kiosk-1", 2],
+        ["anonymous_id", "kiosk", "user_id", "kiosk-B", "kiosk-3", 2],
+    ]
+    duplicated = query(full, """
+        select count(*) as n from (
+            select a_type, a_value, b_type, b_value from intermediate.int_identity__edges
+            group by all having count(*) > 1)
+    """)
+    assert duplicated.n[0] == 0
+
+
+def test_convergence_test_fails_when_one_message_spans_two_customers(full, tmp_path):
+    import shutil
+
+    import duckdb
+
+    broken = tmp_path / "broken" / full.name
+    broken.parent.mkdir()
+    shutil.copy(full, broken)
+    with duckdb.connect(str(broken)) as conn:  # chain-a3 torn from the chain (message chain-4)
+        conn.execute("update marts.identity_graph set customer_id = 'c_torn' "
+                     "where identifier_value = 'chain-a3'")
+    project = DbtProject(warehouse=broken, work_dir=tmp_path / "dbt")
+    with pytest.raises(AssertionError, match="assert_identity_fully_converged"):
+        project.run("test", select=["assert_identity_fully_converged"])

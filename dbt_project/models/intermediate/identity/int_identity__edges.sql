@@ -1,5 +1,11 @@
 {#- Every pair of identifiers seen together on one message, undirected (a < b), with when the
-    pair was first and last seen and the message that first showed it. -#}
+    pair was first and last seen and the message that first showed it.
+
+    A view: nothing in the build reads it (the convergence test and `cdp explain` read the
+    message identifiers directly), and as a table it was a self-join of every message's
+    identifiers on every build (72 s of a 10 M-event build, README "Benchmarks"). Querying it
+    computes the pairs then; filter it for one identifier's pairs. -#}
+{{ config(materialized='view') }}
 with
 
 identifiers as (
