@@ -132,11 +132,13 @@
     {{ return(adapter.dispatch('map_agg', 'cdp')(key, value, condition)) }}
 {%- endmacro %}
 
+{#- Entries sorted by key (one key per group), so equal data gives equal maps. One unordered
+    list sorted afterwards: two ordered list aggregates per map took 22 s of the 24 s of
+    int_audiences__customer_features at 10 M events. -#}
 {% macro default__map_agg(key, value, condition) -%}
-    map(
-        list({{ key }} order by {{ key }}) filter (where {{ condition }}),
-        list({{ value }} order by {{ key }}) filter (where {{ condition }})
-    )
+    map_from_entries(list_sort(
+        list(struct_pack(k := {{ key }}, v := {{ value }})) filter (where {{ condition }})
+    ))
 {%- endmacro %}
 
 {% macro spark__map_agg(key, value, condition) -%}
