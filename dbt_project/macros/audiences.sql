@@ -133,8 +133,8 @@
 {%- endmacro %}
 
 {#- Entries sorted by key (one key per group), so equal data gives equal maps. One unordered
-    list sorted afterwards: two ordered list aggregates per map took 22 s of the 24 s of
-    int_audiences__customer_features at 10 M events. -#}
+    list sorted afterwards instead of two ordered list aggregates per map:
+    int_audiences__customer_features 24 s -> 19-20 s at 10 M events, identical rows. -#}
 {% macro default__map_agg(key, value, condition) -%}
     map_from_entries(list_sort(
         list(struct_pack(k := {{ key }}, v := {{ value }})) filter (where {{ condition }})
