@@ -9,8 +9,10 @@ import datetime as dt
 import hashlib
 import json
 import random
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 from sessions_support import DbtProject, load_days, message, query, write_dump
 
@@ -272,10 +274,6 @@ def test_edges_view_gives_each_pair_once_with_its_first_message(full):
 
 
 def test_convergence_test_fails_when_one_message_spans_two_customers(full, tmp_path):
-    import shutil
-
-    import duckdb
-
     broken = tmp_path / "broken" / full.name
     broken.parent.mkdir()
     shutil.copy(full, broken)

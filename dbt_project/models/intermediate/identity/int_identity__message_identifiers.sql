@@ -31,13 +31,7 @@ known_user_ids as (
 
 direct_identifiers as (
 
-    select
-        message_id,
-        message_type,
-        event_at,
-        identifier_type,
-        identifier_value
-    from identifiers
+    select * from identifiers
     where identifier_type <> 'previous_id'
 
 ),
