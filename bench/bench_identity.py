@@ -13,7 +13,7 @@ Then resolves it and reports wall and CPU seconds, links/s, memory, and the stat
 ``--engine warehouse`` (the default; what ``cdp build`` runs on DuckDB): the frame is first
 written to a DuckDB table in a temporary file (not timed; DuckDB capped at
 ``CDP_DUCKDB_MEMORY_LIMIT`` as in a build), then the timed step is
-:func:`orchestration.identity_warehouse.resolve_in_duckdb` plus writing its result table.
+:func:`orchestration.identity.warehouse.resolve_in_duckdb` plus writing its result table.
 ``--engine python``: :func:`orchestration.identity.resolve` on the pandas frame.
 
 Memory: ``peak_rss_mb`` is the process's ``ru_maxrss`` (generation included);
@@ -43,8 +43,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from orchestration import settings  # noqa: E402
-from orchestration.identity import resolve  # noqa: E402
-from orchestration.identity_warehouse import resolve_in_duckdb  # noqa: E402
+from orchestration.identity.resolver import resolve  # noqa: E402
+from orchestration.identity.warehouse import resolve_in_duckdb  # noqa: E402
 
 DAY_MS = 86_400_000
 SPAN_DAYS = 30

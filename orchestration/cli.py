@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,13 +32,9 @@ class CdpError(click.ClickException):
 
 
 def _use_paths(raw_dir: Path | None = None, warehouse: Path | None = None) -> tuple[Path, Path]:
-    """Make the chosen paths absolute and visible to dbt (through the environment)."""
-    if raw_dir is not None:
-        os.environ["CDP_RAW_DIR"] = str(raw_dir.expanduser().resolve())
-    if warehouse is not None:
-        os.environ["CDP_WAREHOUSE"] = str(warehouse.expanduser().resolve())
-    raw, wh = settings.raw_dir(), settings.warehouse_path()
-    os.environ["CDP_RAW_DIR"], os.environ["CDP_WAREHOUSE"] = str(raw), str(wh)
+    """The dump root and the warehouse: the options when given, else the settings."""
+    raw = raw_dir.expanduser().resolve() if raw_dir is not None else settings.raw_dir()
+    wh = warehouse.expanduser().resolve() if warehouse is not None else settings.warehouse_path()
     return raw, wh
 
 
@@ -102,7 +97,7 @@ def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool) -> N
 def demo(days: int, customers: int, seed: int) -> None:
     """Generate a sample dump into CDP_RAW_DIR (if it is empty), then build everything."""
     from orchestration.generator import generate as run_generator
-    from orchestration.ingestion import find_day_folders
+    from orchestration.ingest.duckdb_loader import find_day_folders
 
     raw, wh = _use_paths()
     if find_day_folders(raw):
@@ -115,7 +110,7 @@ def demo(days: int, customers: int, seed: int) -> None:
             f"retries, {stats.malformed:,} malformed lines"
         )
     run_build(raw, wh, full_refresh=False)
-    from orchestration.resources import WarehouseResource
+    from orchestration.defs.resources import WarehouseResource
 
     console.print(
         "\nnext: read the marts from the published copy "
@@ -129,8 +124,8 @@ def demo(days: int, customers: int, seed: int) -> None:
 def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
     """Run the nightly job in-process over the day folders under `raw` that are new or
     changed since they were loaded (every folder on a first build or a full refresh)."""
-    from orchestration.build import BuildFailed, plan_days, run_nightly_job
-    from orchestration.ingestion import find_day_folders
+    from orchestration.defs.runner import BuildFailed, plan_days, run_nightly_job
+    from orchestration.ingest.duckdb_loader import find_day_folders
 
     found = find_day_folders(raw)
     if not found:
@@ -209,7 +204,7 @@ def explain(
     warehouse: Path | None, as_json: bool,
 ) -> None:
     """The customer of an identifier, its identifiers, and the links joining each to the anchor."""
-    from orchestration.explain import explain_customer
+    from orchestration.identity.explain import explain_customer
 
     identifier = _one_identifier(user_id, email, anonymous_id, phone)
     _, wh = _use_paths(None, warehouse)
@@ -257,7 +252,7 @@ def _ts(value: object) -> str:
     return str(value)[:19]
 
 
-# --- privacy: erasure and access requests (orchestration/privacy.py) ---------------------
+# --- privacy: erasure and access requests (orchestration/privacy/) ---------------------
 
 
 def _locked_message(warehouse: Path, exc: Exception) -> str:
@@ -351,7 +346,7 @@ def export_command(
     )
 
 
-# --- audiences (orchestration/audiences.py) ----------------------------------------------
+# --- audiences (orchestration/audiences/) ----------------------------------------------
 
 
 @main.command()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.audiences import audience_exports
-from orchestration.assets.dbt import cdp_dbt_models
-from orchestration.assets.ingestion import raw_events
-from orchestration.assets.publish import published_marts
-from orchestration.checks import identity_checks
-from orchestration.dbt_project import dbt_project
-from orchestration.freshness import with_freshness_policies
-from orchestration.jobs import new_dump_folder_sensor, nightly_job, nightly_schedule
-from orchestration.resources import CdpDbtCliResource, WarehouseResource
+from orchestration.defs.audiences import audience_exports
+from orchestration.defs.checks import identity_checks
+from orchestration.defs.dbt import cdp_dbt_models
+from orchestration.defs.dbt_project import dbt_project
+from orchestration.defs.freshness import with_freshness_policies
+from orchestration.defs.ingest import raw_events
+from orchestration.defs.jobs import new_dump_folder_sensor, nightly_job, nightly_schedule
+from orchestration.defs.publish import published_marts
+from orchestration.defs.resources import CdpDbtCliResource, WarehouseResource
 
 
 def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definitions:

@@ -1,9 +1,36 @@
-"""Paths and settings from environment variables, with defaults (none needed for the demo)."""
+"""Every setting of the platform, read in one place.
+
+Environment variables (each with a default, so nothing must be set for the demo) and the dbt
+vars of `dbt_project.yml` are read here and nowhere else: the other modules take paths and
+values as arguments. The one thing written back is the environment of the dbt process, whose
+`profiles.yml` reads `CDP_WAREHOUSE` (see `point_dbt_at`).
+
+| variable | default | what |
+|---|---|---|
+| CDP_RAW_DIR | data/raw | dump root: one YYYY-MM-DD folder per received day |
+| CDP_WAREHOUSE | data/warehouse.duckdb | the DuckDB warehouse |
+| CDP_PUBLISH | analytics.duckdb next to the warehouse | read-only copy of the marts for BI |
+| CDP_EXPORT_DIR | exports next to the warehouse | audience files |
+| CDP_START_DATE | 2015-01-01 | first day of the daily partitions |
+| CDP_DUCKDB_MEMORY_LIMIT | 2GB | DuckDB's memory cap (loader, dbt, publish) |
+| CDP_MAX_IDENTIFIERS_PER_CUSTOMER | 50 | identity check: above this, a likely over-merge |
+| CDP_PRIVACY_SALT | (none) | the privacy salt itself |
+| CDP_PRIVACY_SALT_FILE | privacy_salt next to the warehouse | where the salt is kept |
+| CDP_DBT_TARGET | duckdb | profiles.yml output: duckdb or spark |
+| CDP_DBT_THREADS | 1 (duckdb), 2 (spark) | read by profiles.yml |
+| CDP_SPARK_DIR | data/spark | local Spark tables and metastore |
+| CDP_SPARK_SHUFFLE_PARTITIONS | 2 | spark.sql.shuffle.partitions |
+| CDP_SPARK_LOG_LEVEL | ERROR | Spark's log level |
+| DAGSTER_HOME | (none) | the Dagster instance `cdp build` records its runs in |
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -14,10 +41,27 @@ DEFAULT_EXPORT_DIR = "data/exports"
 DEFAULT_START_DATE = "2015-01-01"
 # DuckDB's memory cap (its default is 80 % of the machine); work beyond it spills to disk.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
+DEFAULT_MAX_IDENTIFIERS_PER_CUSTOMER = 50
+DEFAULT_SPARK_DIR = "data/spark"
+SALT_ENV = "CDP_PRIVACY_SALT"
+SALT_FILE_ENV = "CDP_PRIVACY_SALT_FILE"
+SALT_FILE_NAME = "privacy_salt"
+
+
+def _get(var: str, default: str = "") -> str:
+    return os.environ.get(var) or default
 
 
 def _path(var: str, default: str) -> Path:
-    return Path(os.environ.get(var) or default).expanduser().resolve()
+    return Path(_get(var, default)).expanduser().resolve()
+
+
+def _beside(warehouse: Path, default: str) -> Path:
+    """`default`'s file name in the folder of `warehouse` (data/... for the default one)."""
+    return Path(warehouse).expanduser().resolve().parent / Path(default).name
+
+
+# --- paths -----------------------------------------------------------------------------------
 
 
 def raw_dir() -> Path:
@@ -28,20 +72,111 @@ def warehouse_path() -> Path:
     return _path("CDP_WAREHOUSE", DEFAULT_WAREHOUSE)
 
 
-def publish_path() -> Path:
-    return _path("CDP_PUBLISH", DEFAULT_PUBLISH)
+def publish_path(warehouse: Path | None = None) -> Path:
+    """CDP_PUBLISH, else `analytics.duckdb` next to the warehouse."""
+    if _get("CDP_PUBLISH"):
+        return _path("CDP_PUBLISH", DEFAULT_PUBLISH)
+    return _beside(warehouse or warehouse_path(), DEFAULT_PUBLISH)
 
 
-def export_dir() -> Path:
-    return _path("CDP_EXPORT_DIR", DEFAULT_EXPORT_DIR)
+def export_dir(warehouse: Path | None = None) -> Path:
+    """CDP_EXPORT_DIR, else `exports` next to the warehouse (data/exports by default)."""
+    if _get("CDP_EXPORT_DIR"):
+        return _path("CDP_EXPORT_DIR", DEFAULT_EXPORT_DIR)
+    return _beside(warehouse or warehouse_path(), DEFAULT_EXPORT_DIR)
+
+
+def privacy_salt() -> str | None:
+    """CDP_PRIVACY_SALT (the salt itself), or None to use the salt file."""
+    return _get(SALT_ENV).strip() or None
+
+
+def privacy_salt_file(warehouse: Path | None = None) -> Path:
+    """CDP_PRIVACY_SALT_FILE, else `privacy_salt` next to the warehouse (data/privacy_salt)."""
+    if _get(SALT_FILE_ENV):
+        return _path(SALT_FILE_ENV, SALT_FILE_NAME)
+    return _beside(warehouse or warehouse_path(), SALT_FILE_NAME)
+
+
+def dagster_home() -> Path | None:
+    """DAGSTER_HOME: the instance `cdp build` records its runs in (None: an ephemeral one)."""
+    home = _get("DAGSTER_HOME")
+    return Path(home).expanduser().resolve() if home else None
+
+
+# --- engine and checks ---------------------------------------------------------------------
 
 
 def partitions_start_date() -> str:
     """First day of the daily partitions (dump folders before it cannot be loaded)."""
-    return os.environ.get("CDP_START_DATE") or DEFAULT_START_DATE
+    return _get("CDP_START_DATE", DEFAULT_START_DATE)
 
 
 def duckdb_memory_limit() -> str:
-    """CDP_DUCKDB_MEMORY_LIMIT: the loader's and dbt's DuckDB memory cap (profiles.yml reads
-    the same variable), so a run's peak memory stays bounded however much history it holds."""
-    return os.environ.get("CDP_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+    """CDP_DUCKDB_MEMORY_LIMIT: the loader's, dbt's and publishing's DuckDB memory cap
+    (profiles.yml reads the same variable), so a run's peak memory stays bounded."""
+    return _get("CDP_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
+
+
+def max_identifiers_per_customer() -> int:
+    """Above this many identifiers a customer is a likely over-merge (shared device, bot)."""
+    return int(_get("CDP_MAX_IDENTIFIERS_PER_CUSTOMER", str(DEFAULT_MAX_IDENTIFIERS_PER_CUSTOMER)))
+
+
+def dbt_target() -> str:
+    return _get("CDP_DBT_TARGET", "duckdb")
+
+
+def spark_dir() -> str:
+    """Where the local Spark session keeps its tables and metastore (CDP_SPARK_DIR).
+
+    Returned as given (relative paths resolve against the working directory), exactly as the
+    `spark` target of profiles.yml writes it, so both configure one identical session."""
+    return _get("CDP_SPARK_DIR", DEFAULT_SPARK_DIR)
+
+
+def spark_shuffle_partitions() -> str:
+    return _get("CDP_SPARK_SHUFFLE_PARTITIONS", "2")
+
+
+def spark_log_level() -> str:
+    return _get("CDP_SPARK_LOG_LEVEL", "ERROR")
+
+
+# --- dbt vars --------------------------------------------------------------------------------
+
+
+@cache
+def dbt_vars() -> dict[str, Any]:
+    """The vars of dbt_project.yml (what dbt uses unless --vars overrides them)."""
+    import yaml
+
+    try:
+        with open(REPO_ROOT / "dbt_project.yml") as fh:
+            return dict((yaml.safe_load(fh) or {}).get("vars") or {})
+    except OSError:
+        return {}
+
+
+def analytics_consent_category() -> str:
+    """dbt var analytics_consent_category: the consent purpose the analytics marts need."""
+    return str(dbt_vars().get("analytics_consent_category") or "Analytics")
+
+
+# --- the environment of child processes ------------------------------------------------------
+
+
+def point_dbt_at(warehouse: Path) -> None:
+    """Make dbt (a subprocess or dbtRunner in this process) build `warehouse`: profiles.yml
+    reads CDP_WAREHOUSE, so it is the one value handed over through the environment."""
+    os.environ["CDP_WAREHOUSE"] = str(warehouse)
+
+
+def point_dbt_at_spark() -> None:
+    """Make dbt in this process build the `spark` output of profiles.yml."""
+    os.environ["CDP_DBT_TARGET"] = "spark"
+
+
+def spark_workers_use_this_python() -> None:
+    """Spark's Python workers run this interpreter (it has pyspark), not the first on PATH."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

@@ -26,7 +26,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sessions_support import DbtProject, load_days, query  # noqa: E402
 from snowplow_adapter import (  # noqa: E402
     DBT_LABS_SNOWPLOW_DIR,
     PEERS_DIR,
@@ -35,6 +34,7 @@ from snowplow_adapter import (  # noqa: E402
     read_csv,
     write_dumps,
 )
+from support.dbt_project import DbtProject, load_days, query  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,

@@ -5,7 +5,7 @@ generator (sessions, identity merges and conflicts, consent, orders, duplicates,
 lines), plus hand-made messages for what three days cannot show (a dormant sign-up and a
 high-value customer for the audiences) and a file of loader edge cases (every quarantine reason,
 encodings, offsets, truncated and unreadable gzip). Both engines load the same folders with
-their own loader (orchestration.ingestion, orchestration.spark_loading) and build the same dbt
+their own loader (orchestration.ingest.duckdb_loader, orchestration.ingest.spark_loader) and build the same dbt
 project; then every table of schema `marts`, and raw.events / raw.quarantine / raw.load_log,
 are compared: same columns, same rows in any order, floats to 1e-9 relative, timestamps to the
 microsecond.
@@ -28,8 +28,10 @@ from typing import Any
 
 import duckdb
 
-from orchestration import ingestion, privacy, spark_loading
+from orchestration import privacy
 from orchestration.generator import generate
+from orchestration.ingest import duckdb_loader as ingestion
+from orchestration.ingest import spark_loader as spark_loading
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

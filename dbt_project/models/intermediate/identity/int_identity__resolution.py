@@ -1,7 +1,7 @@
 """Identity resolution: identifiers -> customers with merge protection.
 
 The algorithm lives in `orchestration.identity` (plain Python, unit-tested). This model runs
-it through `orchestration.identity_warehouse.resolve_in_duckdb`: DuckDB numbers the
+it through `orchestration.identity.warehouse.resolve_in_duckdb`: DuckDB numbers the
 identifiers and messages of `int_identity__message_identifiers` in the order the rules need,
 the resolver sees only integer arrays, and DuckDB joins the strings back. Both outputs go in
 one table, told apart by `record_type`:
@@ -16,7 +16,7 @@ junk list) applies retroactively to all history.
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from orchestration.identity_warehouse import resolve_in_duckdb
+    from orchestration.identity.warehouse import resolve_in_duckdb
 
     max_user_ids = int(dbt.config.get("max_user_ids_per_customer"))
     session.register("cdp_identity_input", dbt.ref("int_identity__message_identifiers"))

@@ -1,0 +1,234 @@
+"""Run the nightly Dagster job in-process over a range of days (what `cdp build` does)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from orchestration import settings
+from orchestration.defs.resources import WarehouseResource
+from orchestration.ingest.duckdb_loader import changed_days, find_day_folders
+
+NIGHTLY_JOB = "cdp_nightly"
+DBT_OP = "cdp_dbt_models"
+RAW_OP = "raw__events"
+
+
+class BuildFailed(RuntimeError):
+    """The job failed; the message names the failing step, model or file and the cause."""
+
+
+def partition_range_tags(first_day: str, last_day: str) -> dict[str, str]:
+    return {
+        "dagster/asset_partition_range_start": first_day,
+        "dagster/asset_partition_range_end": last_day,
+    }
+
+
+def plan_days(raw_dir: Path, warehouse: Path, full_refresh: bool) -> tuple[list[str], bool]:
+    """The partition range a build runs over, and whether the load skips unchanged folders.
+
+    A full refresh reloads every folder. Otherwise the range spans the new or changed
+    folders only (so a nightly build reads the new day, not the history), or the last day
+    when nothing changed (dbt still runs: new rules, erasures).
+    """
+    days = find_day_folders(raw_dir)
+    if full_refresh or not warehouse.exists() or not days:
+        return days, False
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        changed = changed_days(conn, raw_dir)
+    return (changed or days[-1:]), True
+
+
+def build_run_config(full_refresh: bool, only_changed_days: bool = False) -> dict:
+    # Naming a logger replaces Dagster's default console logger (its debug events).
+    return {
+        "ops": {
+            DBT_OP: {"config": {"full_refresh": full_refresh}},
+            RAW_OP: {"config": {"only_changed_days": only_changed_days}},
+        },
+        "loggers": {"cli": {}},
+    }
+
+
+def cli_logger(echo: Callable[[str], None]) -> dg.LoggerDefinition:
+    """A Dagster logger for the terminal: the steps' own messages (per day, per dbt model),
+    warnings and errors, without the engine's debug events."""
+
+    class _Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            meta = getattr(record, "dagster_meta", None) or {}
+            if meta.get("dagster_event") is not None and record.levelno < logging.WARNING:
+                return
+            message = meta.get("orig_message") or record.getMessage()
+            step = meta.get("step_key") or ""
+            prefix = "" if step in ("", "raw__events", DBT_OP) else f"[{step}] "
+            level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
+            echo(f"  {level}{prefix}{message}")
+
+    @dg.logger(description="Terse progress for `cdp build`.")
+    def _cli_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
+        log = logging.getLogger("cdp.build")
+        log.setLevel(logging.INFO)
+        log.handlers = [_Handler()]
+        log.propagate = False
+        return log
+
+    return _cli_logger
+
+
+def _instance() -> dg.DagsterInstance:
+    # With DAGSTER_HOME set, runs land in the same instance the UI shows.
+    if settings.dagster_home():
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def run_nightly_job(
+    raw_dir: Path,
+    warehouse: Path,
+    days: list[str],
+    *,
+    full_refresh: bool = False,
+    only_changed_days: bool = False,
+    echo: Callable[[str], None] = print,
+) -> dict:
+    """Load `days` (a contiguous partition range from the first to the last) and build dbt.
+
+    With `only_changed_days`, folders in the range that are unchanged since their last load
+    are not read again (see `plan_days`).
+
+    Returns a summary; raises BuildFailed with the cause when any step fails.
+    """
+    from orchestration.definitions import build_definitions
+
+    started = time.perf_counter()
+    settings.point_dbt_at(warehouse)
+    if not full_refresh and _erasures_need_full_refresh(warehouse):
+        # A pending erasure removes messages from sessions of other visitors (a shared
+        # device): the incremental session models must re-sessionize them from scratch.
+        echo("  pending erasure touches sessions of other visitors: full refresh of dbt models")
+        full_refresh = True
+    defs = build_definitions(WarehouseResource(warehouse=str(warehouse), raw_dir=str(raw_dir)))
+    job = defs.resolve_job_def(NIGHTLY_JOB).with_logger_defs({"cli": cli_logger(echo)})
+    with _instance() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags=partition_range_tags(days[0], days[-1]),
+            run_config=build_run_config(full_refresh, only_changed_days),
+            raise_on_error=False,
+        )
+        summary = summarise(result, echo)
+    summary["consent_excluded"] = _consent_excluded_total(warehouse)
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    if not result.success:
+        raise BuildFailed(_failure_message(result, summary))
+    return summary
+
+
+def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) -> dict:
+    """Counts from the run's events: what was loaded, built and tested."""
+    summary: dict = {
+        "days": 0, "lines_read": 0, "events_loaded": 0, "duplicates": 0, "quarantined": 0,
+        "quarantine_by_reason": {}, "suppressed": 0, "erasures_completed": 0,
+        "rows_erased": 0, "consent_excluded": 0,
+        "models_built": 0, "tests_passed": 0, "tests_warned": 0,
+        "tests_failed": 0, "failed_checks": [],
+    }
+    # A run over a range of partitions reports each asset (and check) once per partition.
+    seen: set[str] = set()
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            key = mat.asset_key.to_user_string()
+            meta = {k: v.value for k, v in mat.metadata.items()}
+            if key == "raw/events":
+                summary["days"] = int(meta.get("days_loaded", 0))
+                summary["lines_read"] = int(meta.get("lines_read", 0))
+                summary["events_loaded"] = int(meta.get("events_loaded", 0))
+                summary["duplicates"] = int(meta.get("duplicates", 0))
+                summary["quarantined"] = int(meta.get("quarantined", 0))
+                summary["quarantine_by_reason"] = meta.get("quarantine_by_reason") or {}
+                summary["suppressed"] = int(meta.get("suppressed", 0))
+                summary["erasures_completed"] = int(meta.get("erasure_requests_completed", 0))
+                summary["rows_erased"] = int(meta.get("erased_rows", 0))
+            elif key == "raw/load_log":
+                continue  # written with raw/events
+            elif key == "published/marts":
+                # the read-only copy for BI (its step logs where it went); not a dbt model
+                summary["published"] = str(meta.get("path", ""))
+            elif key not in seen:
+                seen.add(key)
+                summary["models_built"] += 1
+                rows = meta.get("dagster/row_count")
+                echo(f"  built {key}" + (f" ({rows:,} rows)" if rows is not None else ""))
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            if name in seen:
+                continue
+            seen.add(name)
+            if evaluation.passed:
+                summary["tests_passed"] += 1
+            elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+                summary["tests_warned"] += 1
+                echo(f"  warning: check {name} did not pass")
+            else:
+                summary["tests_failed"] += 1
+                summary["failed_checks"].append(name)
+    return summary
+
+
+def _erasures_need_full_refresh(warehouse: Path) -> bool:
+    import duckdb
+
+    from orchestration.privacy import PrivacyError, erasures_need_full_refresh
+
+    try:
+        return erasures_need_full_refresh(warehouse)
+    except PrivacyError as exc:
+        raise BuildFailed(f"privacy: {exc}") from None
+    except duckdb.Error:
+        return False  # the job itself reports why the warehouse cannot be used
+
+
+def _consent_excluded_total(warehouse: Path) -> int:
+    """Messages kept out of the analytics marts for refused consent (all days), read from
+    intermediate.int_privacy__consent_excluded once dbt has let go of the warehouse."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            row = conn.execute(
+                "select sum(excluded_messages) from intermediate.int_privacy__consent_excluded"
+            ).fetchone()
+    except duckdb.Error:
+        return 0
+    return int(row[0] or 0) if row else 0
+
+
+def _failure_message(result: dg.ExecuteInProcessResult, summary: dict) -> str:
+    lines = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            lines.append(f"step {event.step_key} failed: {_error_text(event)}")
+    if summary["failed_checks"]:
+        lines.append("failed checks: " + ", ".join(summary["failed_checks"]))
+    return "\n".join(lines) or "the nightly job failed"
+
+
+def _error_text(event: dg.DagsterEvent) -> str:
+    """The innermost causes of a step failure (Dagster wraps the user error)."""
+    error = event.event_specific_data.error
+    messages = []
+    while error is not None:
+        text = error.message.strip()
+        if text and "Error occurred while executing" not in text:
+            messages.append(text)
+        error = error.cause
+    return "\n".join(messages) or "unknown error"

@@ -1,0 +1,1 @@
+"""Identity resolution: the resolver, its warehouse adapter, explanations and graph health."""

@@ -1,0 +1,114 @@
+"""Run safety: one writer at a time, a clear message when the warehouse is locked, and a
+Dagster instance template that queues runs instead of letting them collide."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from orchestration.definitions import defs
+from orchestration.defs.ingest import WAREHOUSE_POOL
+from orchestration.defs.resources import WarehouseResource
+from orchestration.warehouse import WarehouseLockedError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    conn = duckdb.connect(sys.argv[1])
+    conn.execute("create table if not exists t as select 1 as x")
+    print("holding", flush=True)
+    sys.stdin.read()  # hold the write lock until the test closes stdin
+    """
+)
+
+
+@pytest.fixture
+def locked_warehouse(tmp_path):
+    """A DuckDB file held open for writing by another process (like a build or a BI tool)."""
+    path = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        yield path, holder.pid
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_connect_names_the_locked_warehouse_the_holder_and_the_published_file(
+    locked_warehouse, read_only
+):
+    path, pid = locked_warehouse
+    resource = WarehouseResource(warehouse=str(path), raw_dir=str(path.parent))
+    with pytest.raises(WarehouseLockedError) as error, resource.connect(read_only=read_only):
+        pass
+    message = str(error.value)
+    assert f"warehouse {path} is locked by another process" in message
+    assert f"pid {pid}" in message
+    assert "a build or a BI tool holds it" in message
+    assert "BI tools should read the published file CDP_PUBLISH" in message
+    # Still a DuckDB error, so callers that tolerate an unreadable warehouse keep doing so.
+    assert isinstance(error.value, duckdb.Error)
+
+
+def test_the_published_file_stays_readable_while_the_warehouse_is_locked(
+    locked_warehouse, tmp_path
+):
+    from orchestration.publish import read_build_info
+
+    path, _ = locked_warehouse
+    published = tmp_path / "analytics.duckdb"
+    with duckdb.connect(str(published)) as conn:
+        conn.execute("create schema marts")
+        conn.execute(
+            "create table marts.build_info as select 'b1' as build_id, "
+            "timestamp '2026-01-01' as published_at, 'sessions' as table_name, 3 as row_count"
+        )
+    assert read_build_info(published)["build_id"] == "b1"
+
+
+def test_the_publish_path_defaults_to_analytics_duckdb_next_to_the_warehouse(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CDP_PUBLISH", raising=False)
+    resource = WarehouseResource(warehouse=str(tmp_path / "w.duckdb"))
+    assert resource.publish_path == tmp_path / "analytics.duckdb"
+    monkeypatch.setenv("CDP_PUBLISH", str(tmp_path / "bi" / "marts.duckdb"))
+    assert resource.publish_path == tmp_path / "bi" / "marts.duckdb"
+    explicit = WarehouseResource(warehouse=str(tmp_path / "w.duckdb"), publish=str(tmp_path / "x"))
+    assert explicit.publish_path == tmp_path / "x"
+
+
+def test_the_dagster_yaml_template_allows_one_run_and_one_warehouse_step_at_a_time(tmp_path):
+    from dagster._core.instance.config import dagster_instance_config
+
+    template = REPO_ROOT / "deploy" / "dagster.yaml"
+    config = yaml.safe_load(template.read_text())
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 1
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+    assert config["freshness"]["enabled"] is True
+    # Dagster validates it as an instance configuration (the operations tests and the UI test
+    # run a real instance from it).
+    (tmp_path / "dagster.yaml").write_text(template.read_text())
+    validated, _ = dagster_instance_config(str(tmp_path))
+    assert validated["concurrency"]["pools"]["default_limit"] == 1
+
+
+def test_every_step_that_writes_the_warehouse_is_in_the_warehouse_pool():
+    repo = defs.get_repository_def()
+    job = repo.get_job("cdp_nightly")
+    pools = {node.name: node.definition.pool for node in job.graph.nodes}
+    for step in ("raw__events", "cdp_dbt_models", "published__marts"):
+        assert pools[step] == WAREHOUSE_POOL, step

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (dumps, dbt fixtures, a built warehouse)."""
