@@ -1,0 +1,143 @@
+"""`cdp generate`, `cdp build` and `cdp demo`: sample dumps, and the nightly job in-process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from orchestration import settings
+from orchestration.cli.common import CdpError, console, use_paths
+
+
+@click.command()
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True)
+@click.option("--customers", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None,
+    help="Output folder (default: CDP_RAW_DIR, else data/raw).",
+)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First day (default: today minus --days).")
+@click.option("--events", type=click.IntRange(1), default=None,
+              help="Aim for about this many events (scales --customers).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+def generate(
+    days: int, customers: int, seed: int, out: Path | None, start: dt.datetime | None,
+    events: int | None, workers: int,
+) -> None:
+    """Write realistic Segment-spec sample dumps: OUT/YYYY-MM-DD/*.jsonl.gz."""
+    from orchestration.generator import generate as run_generator
+
+    target = out or settings.raw_dir()
+    started = time.perf_counter()
+    stats = run_generator(
+        target, days=days, customers=customers, seed=seed,
+        start=start.date() if start else None, events=events, workers=workers,
+    )
+    seconds = time.perf_counter() - started
+    console.print(
+        f"wrote {stats.lines:,} lines ({stats.events:,} events, {stats.duplicates:,} duplicates, "
+        f"{stats.malformed:,} malformed) for {stats.customers:,} customers over {stats.days} "
+        f"days into {target} in {seconds:.1f}s"
+    )
+
+
+@click.command()
+@click.option("--raw-dir", type=click.Path(path_type=Path), default=None,
+              help="Dump root with YYYY-MM-DD folders (default: CDP_RAW_DIR, else data/raw).")
+@click.option("--warehouse", type=click.Path(path_type=Path), default=None,
+              help="DuckDB file (default: CDP_WAREHOUSE, else data/warehouse.duckdb).")
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
+def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool) -> None:
+    """Load every day folder found and run the dbt build, through the nightly Dagster job."""
+    raw, wh = use_paths(raw_dir, warehouse)
+    run_build(raw, wh, full_refresh=full_refresh)
+
+
+@click.command()
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True)
+@click.option("--customers", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+def demo(days: int, customers: int, seed: int) -> None:
+    """Generate a sample dump into CDP_RAW_DIR (if it is empty), then build everything."""
+    from orchestration.generator import generate as run_generator
+    from orchestration.ingest.duckdb_loader import find_day_folders
+
+    raw, wh = use_paths()
+    if find_day_folders(raw):
+        console.print(f"{raw} already holds dump folders: using them as they are")
+    else:
+        console.print(f"generating {days} days of traffic for {customers:,} customers into {raw}")
+        stats = run_generator(raw, days=days, customers=customers, seed=seed, workers=2)
+        console.print(
+            f"  {stats.lines:,} lines: {stats.events:,} events, {stats.duplicates:,} duplicate "
+            f"retries, {stats.malformed:,} malformed lines"
+        )
+    run_build(raw, wh, full_refresh=False)
+    from orchestration.defs.resources import WarehouseResource
+
+    console.print(
+        "\nnext: read the marts from the published copy "
+        f"[bold]{WarehouseResource(warehouse=str(wh)).publish_path}[/] (any DuckDB client or BI "
+        "tool, read-only; see the README's 'Query the marts'), open the UI with "
+        "[bold]uv run dagster dev[/], or try "
+        "[bold]uv run cdp explain --email <an email from marts.customer_360>[/]"
+    )
+
+
+def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
+    """Run the nightly job in-process over the day folders under `raw` that are new or
+    changed since they were loaded (every folder on a first build or a full refresh)."""
+    from orchestration.defs.runner import BuildFailed, plan_days, run_nightly_job
+    from orchestration.ingest.duckdb_loader import find_day_folders
+
+    found = find_day_folders(raw)
+    if not found:
+        raise CdpError(f"{raw}: no YYYY-MM-DD dump folders found (set CDP_RAW_DIR or --raw-dir)")
+    days, only_changed = plan_days(raw, warehouse, full_refresh)
+    console.print(
+        f"building {warehouse} from {raw}: {len(found)} day folder(s), run over "
+        f"{days[0]} .. {days[-1]}" + (" (new or changed folders only)" if only_changed else "")
+    )
+    _quiet_library_loggers()
+    try:
+        summary = run_nightly_job(raw, warehouse, days, full_refresh=full_refresh,
+                                  only_changed_days=only_changed, echo=_echo)
+    except BuildFailed as exc:
+        raise CdpError(str(exc)) from None
+    _print_summary(summary)
+
+
+def _echo(line: str) -> None:
+    console.print(line, markup=False)
+
+
+def _quiet_library_loggers() -> None:
+    for name in ("dagster", "dbt", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table(title="cdp build", show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, key in [
+        ("days loaded", "days"), ("lines read", "lines_read"), ("events loaded", "events_loaded"),
+        ("duplicates", "duplicates"), ("quarantined", "quarantined"),
+        ("suppressed (erased ids)", "suppressed"), ("erasures completed", "erasures_completed"),
+        ("rows erased", "rows_erased"), ("consent-excluded msgs", "consent_excluded"),
+        ("models built", "models_built"), ("tests passed", "tests_passed"),
+        ("tests warned", "tests_warned"), ("seconds", "seconds"),
+    ]:
+        value = summary.get(key, 0)
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    if summary.get("quarantine_by_reason"):
+        reasons = ", ".join(f"{k}: {v}" for k, v in summary["quarantine_by_reason"].items())
+        console.print(f"quarantined by reason: {reasons} (see raw.quarantine)")
