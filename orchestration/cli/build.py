@@ -11,7 +11,9 @@ import click
 from rich.table import Table
 
 from orchestration import settings
+from orchestration.build_state import project_fingerprint, record_build, up_to_date_since
 from orchestration.cli.common import CdpError, console, use_paths
+from orchestration.warehouse import WarehouseLockedError, connect
 
 
 @click.command()
@@ -100,6 +102,14 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
     found = find_day_folders(raw)
     if not found:
         raise CdpError(f"{raw}: no YYYY-MM-DD dump folders found (set CDP_RAW_DIR or --raw-dir)")
+    fingerprint = project_fingerprint()
+    if not full_refresh and (since := _up_to_date_since(raw, warehouse, fingerprint)):
+        console.print(
+            f"nothing to do: no new or changed dump folder, no pending erasure and no changed "
+            f"project file since the build of {since:%Y-%m-%d %H:%M:%S} UTC; dbt not run "
+            "(--full-refresh rebuilds anyway)"
+        )
+        return
     days, only_changed = plan_days(raw, warehouse, full_refresh)
     console.print(
         f"building {warehouse} from {raw}: {len(found)} day folder(s), run over "
@@ -111,7 +121,25 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
                                   only_changed_days=only_changed, echo=_echo)
     except BuildFailed as exc:
         raise CdpError(str(exc)) from None
+    with connect(warehouse) as conn:
+        record_build(conn, fingerprint, days, summary["seconds"])
     _print_summary(summary)
+
+
+def _up_to_date_since(raw: Path, warehouse: Path, fingerprint: str) -> dt.datetime | None:
+    """When the warehouse was last built from what is there now (see build_state)."""
+    from orchestration.ingest.duckdb_loader import changed_days
+    from orchestration.privacy import pending_requests
+
+    if not warehouse.exists():
+        return None
+    try:
+        with connect(warehouse, read_only=True) as conn:
+            return up_to_date_since(
+                conn, changed_days(conn, raw), len(pending_requests(conn)), fingerprint
+            )
+    except WarehouseLockedError as exc:
+        raise CdpError(str(exc)) from None
 
 
 def _echo(line: str) -> None:

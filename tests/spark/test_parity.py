@@ -10,8 +10,10 @@ import time
 
 import pytest
 
+from spark.junk_fixture import JUNK, junk_visitors, write_junk_fixture
 from spark.parity_support import (
     BUILD_TIME_COLUMNS,
+    DAYS,
     build_duckdb,
     build_spark,
     compare,
@@ -38,6 +40,7 @@ def builds(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("parity")
     raw = root / "raw"
     write_fixture(raw, root)
+    write_junk_fixture(raw, DAYS[1])
     started = time.perf_counter()
     warehouse, duck = build_duckdb(raw, root / "duckdb", DBT_BUILD)
     duck.seconds["total"] = time.perf_counter() - started
@@ -87,3 +90,38 @@ def test_every_mart_is_the_same_on_both_engines(spark, builds):
             empty.append(mart)
     assert not problems, "\n".join(problems)
     assert not empty, f"the fixture leaves these marts empty: {empty}"
+
+
+def test_seeds_are_the_same_on_both_engines(spark, builds):
+    """Reference data loads value for value: `null`, `''` and `""` stay text on Spark too."""
+    warehouse = builds[0]
+    seeds = duckdb_tables(warehouse, "staging")
+    problems = []
+    for seed in ("junk_identifiers", "referrer_mapping"):
+        assert seed in seeds
+        sql = f"select * from staging.{seed}"
+        problems += compare(f"staging.{seed}", duckdb_rows(warehouse, sql), spark_rows(spark, sql))
+    assert not problems, "\n".join(problems)
+    values = {row[0] for row in spark_rows(spark, "select identifier_value from "
+                                                  "staging.junk_identifiers")[1]}
+    assert {"null", "''", '""'} <= values
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_junk_identifiers_link_no_customers(spark, builds, engine):
+    """Two visitors sharing a placeholder user id, email, anonymous id or alias stay apart."""
+    warehouse = builds[0]
+    visitors = ", ".join(f"'{v}'" for v in junk_visitors())
+    junk = ", ".join("'" + value.lower().replace("'", "''") + "'" for _, value in JUNK)
+    rows = (duckdb_rows if engine == "duckdb" else spark_rows)(
+        warehouse if engine == "duckdb" else spark,
+        f"""
+        select
+            (select count(distinct customer_id) from marts.identity_graph
+             where identifier_value in ({visitors})) as customers,
+            (select count(*) from marts.identity_graph
+             where lower(identifier_value) in ({junk})) as junk_nodes
+        """,
+    )[1]
+    customers, junk_nodes = rows[0]
+    assert (customers, junk_nodes) == (len(junk_visitors()), 0)

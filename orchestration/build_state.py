@@ -1,0 +1,91 @@
+"""What the last successful build was made from, so a build with nothing new can skip dbt.
+
+A build is needed when a dump folder is new or changed (the load log's fingerprints), when an
+erasure request is pending, or when a project file changed since the last successful build:
+the dbt project (models, macros, tests, seeds, dbt_project.yml, profiles.yml) or the Python
+package dbt calls (the identity resolver) and that loads the data. `raw.build_log` holds one
+row per successful `cdp build` with the fingerprint of those files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration import settings
+
+# What a build's result depends on besides the dumps (relative to the repository root).
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "dbt_project", "seeds", "orchestration")
+_SKIPPED_DIRS = {"__pycache__", "target", "logs"}
+
+BUILD_LOG_DDL = """
+create schema if not exists raw;
+create table if not exists raw.build_log (
+    built_at            timestamp not null,
+    project_fingerprint varchar not null,
+    first_day           date,
+    last_day            date,
+    seconds             double
+);
+"""
+
+
+def project_fingerprint(root: Path = settings.REPO_ROOT) -> str:
+    """sha256 over the paths and contents of every project file (sorted, so stable)."""
+    digest = hashlib.sha256()
+    for name in PROJECT_FILES:
+        top = root / name
+        files = [top] if top.is_file() else sorted(
+            p for p in top.rglob("*")
+            if p.is_file() and not _SKIPPED_DIRS.intersection(p.relative_to(root).parts)
+        )
+        for path in files:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class LastBuild:
+    built_at: dt.datetime
+    project_fingerprint: str
+
+
+def last_build(conn: duckdb.DuckDBPyConnection) -> LastBuild | None:
+    """The latest successful build recorded in the warehouse, if any."""
+    try:
+        row = conn.execute(
+            "select built_at, project_fingerprint from raw.build_log "
+            "order by built_at desc limit 1"
+        ).fetchone()
+    except duckdb.CatalogException:
+        return None
+    return LastBuild(row[0], row[1]) if row else None
+
+
+def record_build(
+    conn: duckdb.DuckDBPyConnection, fingerprint: str, days: list[str], seconds: float
+) -> None:
+    conn.execute(BUILD_LOG_DDL)
+    conn.execute(
+        "insert into raw.build_log values (now()::timestamp, ?, ?, ?, ?)",
+        [fingerprint, days[0] if days else None, days[-1] if days else None, seconds],
+    )
+
+
+def up_to_date_since(
+    conn: duckdb.DuckDBPyConnection, changed_days: list[str], pending_erasures: int,
+    fingerprint: str,
+) -> dt.datetime | None:
+    """When the warehouse was last built from exactly what is there now: no changed day, no
+    pending erasure and the same project files. None when a build is needed."""
+    if changed_days or pending_erasures:
+        return None
+    last = last_build(conn)
+    if last is None or last.project_fingerprint != fingerprint:
+        return None
+    return last.built_at
