@@ -98,6 +98,7 @@ def database_path(conn: duckdb.DuckDBPyConnection) -> Path | None:
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """A base table `schema.table` in the connection's own database (not an attached one)."""
     return conn.execute(
         "select count(*) from duckdb_tables() where database_name = current_database() "
         "and schema_name = ? and table_name = ?",
@@ -106,6 +107,7 @@ def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
 
 
 def relation_exists(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """A table or a view `schema.name` in the connection's own database."""
     return table_exists(conn, schema, name) or conn.execute(
         "select count(*) from duckdb_views() where database_name = current_database() "
         "and schema_name = ? and view_name = ?",
