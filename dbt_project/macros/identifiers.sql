@@ -1,10 +1,14 @@
 {#- Identifier hygiene, shared by staging, sessions and identity so every model agrees on
-    what counts as an identifier. Junk values (seed `junk_identifiers`) become null. -#}
+    what counts as an identifier. Junk values (seed `junk_identifiers`) become null.
+    Python twins: orchestration/identifiers.py (identity_id, identity_email, identity_phone_key,
+    and identity_phone_key_sql for privacy's sweep). tests/unit/test_identifiers.py renders
+    these macros and asserts they equal the twins on tricky values: change both together. -#}
 
 {% macro junk_identifier_values() -%}
     select lower(identifier_value) from {{ ref('junk_identifiers') }}
 {%- endmacro %}
 
+{#- Ids trimmed; empty or junk is null. Twin: identifiers.identity_id. -#}
 {% macro clean_identifier(expr) -%}
     case
         when nullif(trim({{ expr }}), '') is null then null
@@ -13,7 +17,8 @@
     end
 {%- endmacro %}
 
-{#- Emails are stored normalised: trimmed and lower-cased; a value without "@" is not an email. -#}
+{#- Emails are stored normalised: trimmed and lower-cased; a value without "@" is not an email.
+    Twin: identifiers.identity_email. -#}
 {% macro normalize_email(expr) -%}
     case
         when lower(trim({{ expr }})) like '%_@_%'
@@ -22,7 +27,8 @@
     end
 {%- endmacro %}
 
-{#- Phones as "+" and digits only; fewer than 7 digits is not a phone. -#}
+{#- Phones as "+" and digits only; fewer than 7 digits is not a phone.
+    Twin: identifiers.identity_phone_key (and identity_phone_key_sql). -#}
 {% macro normalize_phone(expr) -%}
     case
         when length({{ cdp.regexp_replace_all("coalesce(" ~ expr ~ ", '')", '[^0-9]', '') }}) >= 7

@@ -11,8 +11,8 @@ from typing import Any
 
 import duckdb
 
+from orchestration.identifiers import normalise_identifier
 from orchestration.identity.resolver import explain_path
-from orchestration.privacy import normalise_identifier
 
 
 def explain_customer(warehouse: Path, identifier_type: str, value: str) -> dict[str, Any]:

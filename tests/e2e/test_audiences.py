@@ -16,7 +16,6 @@ pricing_intent (/pricing at least twice in the last 7 days, no order), high_valu
 from __future__ import annotations
 
 import csv
-import hashlib
 import itertools
 import json
 import os
@@ -36,10 +35,7 @@ from orchestration.audiences import (
     Audience,
     atomic_write,
     audience_from_node,
-    customer_match_row,
     discard_exports,
-    normalise_email,
-    normalise_phone,
     sha256_hex,
 )
 from orchestration.cli import main
@@ -507,35 +503,6 @@ def test_discard_exports_removes_only_audience_files(tmp_path):
         (tmp_path / name).write_text("x")
     assert len(discard_exports(tmp_path)) == 3
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["README.txt"]
-
-
-def test_sha256_of_a_normalised_email_matches_the_published_test_vector():
-    expected = "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
-    assert sha256_hex("test@example.com") == expected
-    assert normalise_email("  Test@Example.COM ") == "test@example.com"
-    assert customer_match_row(" TEST@example.com", None) == (expected, "")
-    # Dots are kept: Gmail-specific dot removal is not applied.
-    assert normalise_email("First.Last@Gmail.com") == "first.last@gmail.com"
-    assert normalise_email("not an email") is None and normalise_email("") is None
-
-
-def test_phones_are_normalised_to_e164_before_hashing():
-    assert normalise_phone("+1 (555) 123-4567") == "+15551234567"
-    assert sha256_hex("+15551234567") == (
-        "8a59780bb8cd2ba022bfa5ba2ea3b6e07af17a7d8b30c1f9b3390e36f69019e4")
-    assert hashlib.sha256(b"+15551234567").hexdigest() == sha256_hex("+15551234567")
-    assert customer_match_row(None, "+1 (555) 123-4567") == (
-        "", "8a59780bb8cd2ba022bfa5ba2ea3b6e07af17a7d8b30c1f9b3390e36f69019e4")
-    # National numbers take the default country code (var audience_phone_country_code).
-    assert normalise_phone("(555) 123-4567") == "+15551234567"
-    assert normalise_phone("555.123.4567") == "+15551234567"
-    assert normalise_phone("1-555-123-4567") == "+15551234567"
-    assert normalise_phone("5551234567") == "+15551234567"
-    assert normalise_phone("0044 20 7946 0958") == "+442079460958"
-    assert normalise_phone("+44 (0)20 7946 0958") == "+442079460958"
-    assert normalise_phone("020 7946 0958", country_code="44") == "+442079460958"
-    assert normalise_phone("12345") is None and normalise_phone("") is None
-    assert customer_match_row(None, "n/a") is None
 
 
 def test_audience_definitions_come_from_the_model_meta():

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 from support.dumps import write_dump_file
 
-from orchestration import privacy, settings
+from orchestration import identifiers, privacy, settings
 from orchestration.cli import main
 from orchestration.defs.runner import run_nightly_job
 from orchestration.ingest.duckdb_loader import find_day_folders, load_day
@@ -523,9 +523,9 @@ def test_erasure_without_an_identity_graph_removes_the_identifier_itself(tmp_pat
 
 
 def test_hashes_are_type_agnostic_and_follow_identity_normalisation():
-    assert privacy.normalise_identifier("email", "  Pat.Doe@Example.ORG ") == P_EMAIL
-    assert privacy.normalise_identifier("phone", P_PHONE_SENT) == P_PHONE
-    assert privacy.normalise_identifier("user_id", " Abc ") == "Abc"
+    assert identifiers.normalise_identifier("email", "  Pat.Doe@Example.ORG ") == P_EMAIL
+    assert identifiers.normalise_identifier("phone", P_PHONE_SENT) == P_PHONE
+    assert identifiers.normalise_identifier("user_id", " Abc ") == "Abc"
     assert privacy.hash_value(SALT, "x") == hashlib.sha256((SALT + "x").encode()).hexdigest()
     with duckdb.connect() as conn:
         assert conn.execute("select sha256(? || 'x')", [SALT]).fetchone()[0] == \
@@ -538,7 +538,7 @@ def test_hashes_are_type_agnostic_and_follow_identity_normalisation():
 ])
 def test_forget_refuses_placeholder_and_unusable_identifiers(kind, value):
     with pytest.raises(ValueError):
-        privacy.normalise_identifier(kind, value)
+        identifiers.normalise_identifier(kind, value)
 
 
 def test_forget_records_a_request_and_prints_no_personal_data(tmp_path, salted):
