@@ -8,6 +8,7 @@ can be assembled from them with f-strings.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 # Junk identifier values sprinkled on some messages; none of them may link anything.
 JUNK_USER_IDS: tuple[str, ...] = (
@@ -263,16 +264,20 @@ _NEXT["checkout/success"] = (_P_ACCOUNT, _P_HOME, _P_PRODUCTS)
 _HOUR_WEIGHTS = (
     2, 1.5, 1.2, 1, 1, 1.2, 2, 3, 4, 5, 5.5, 5.5, 5.5, 6, 7, 7.5, 7.5, 7, 6.5, 6, 5, 4, 3.5, 2.5,
 )
-_HOUR_CUM: list[float] = []
-_acc = 0.0
-for _w in _HOUR_WEIGHTS:
-    _acc += _w
-    _HOUR_CUM.append(_acc / sum(_HOUR_WEIGHTS))
-_HOUR_CUM[-1] = 1.0
 
-_LOCALE_CUM: list[float] = []
-_acc = 0.0
-for _loc in _LOCALES:
-    _acc += _loc[2]
-    _LOCALE_CUM.append(_acc / sum(w for _l, _c, w in _LOCALES))
-_LOCALE_CUM[-1] = 1.0
+
+def _cumulative(weights: Sequence[float]) -> list[float]:
+    """Cumulative shares of ``weights`` (the last exactly 1.0): bisect a uniform draw in it
+    to pick an index with probability proportional to its weight."""
+    total = sum(weights)
+    out: list[float] = []
+    acc = 0.0
+    for w in weights:
+        acc += w
+        out.append(acc / total)
+    out[-1] = 1.0
+    return out
+
+
+_HOUR_CUM = _cumulative(_HOUR_WEIGHTS)
+_LOCALE_CUM = _cumulative([w for _l, _c, w in _LOCALES])

@@ -20,6 +20,9 @@ MALFORMED_KINDS: tuple[str, ...] = (
 )
 
 
+_TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt", "receivedAt")
+
+
 def _malformed_line(kind: str, source: str, new_mid: str, rng: random.Random) -> str:
     """A line a loader must quarantine, made from a valid ``source`` line."""
     msg = json.loads(source)
@@ -38,9 +41,9 @@ def _malformed_line(kind: str, source: str, new_mid: str, rng: random.Random) ->
     elif kind == "missing_message_id":
         del msg["messageId"]
     elif kind == "no_time":
-        for key in ("timestamp", "originalTimestamp", "sentAt", "receivedAt"):
+        for key in _TIME_FIELDS:
             msg.pop(key, None)
     elif kind == "garbage_time":
-        for key in ("timestamp", "originalTimestamp", "sentAt", "receivedAt"):
+        for key in _TIME_FIELDS:
             msg[key] = "not-a-date"
     return _q(msg)

@@ -13,17 +13,15 @@ from collections.abc import Callable
 from orchestration.generator.catalog import _FRAGMENTS, _NAV_QUERIES, _SITE, _Page
 from orchestration.generator.config import (
     _DAY_MS,
-    _DEV_KIOSK,
     _HOUR_MS,
     _NEXT_DAY_DUP_VISITS,
     _RECV_ONLY_SHARE,
-    _ROLE_PERIOD,
     _Config,
     _Keys,
 )
 from orchestration.generator.formatting import _MS3, _SS, _iso, _q
-from orchestration.generator.hashing import _MID_SUFFIX
-from orchestration.generator.people import _Device, _Person
+from orchestration.generator.hashing import _MID_SUFFIX, _pick
+from orchestration.generator.people import _Device, _device_owner, _Person
 
 _CONSENT_FRAGMENTS = (
     "",
@@ -87,7 +85,7 @@ class _Messages:
         return p
 
     def device(self, c: int, dev: int) -> _Device:
-        owner = c - (c % _ROLE_PERIOD) if dev == _DEV_KIOSK else c
+        owner = _device_owner(c, dev)
         d = self.devices.get((owner, dev))
         if d is None:
             locale = self.person(owner).locale
@@ -197,10 +195,10 @@ class _Messages:
                 path = path + "/"
                 url = _SITE + path
             elif x < 0.10:
-                search = _NAV_QUERIES[int(rnd() * len(_NAV_QUERIES))]
+                search = _pick(rnd, _NAV_QUERIES)
                 url = _SITE + path + search
             elif x < 0.13:
-                url = _SITE + path + _FRAGMENTS[int(rnd() * len(_FRAGMENTS))]
+                url = _SITE + path + _pick(rnd, _FRAGMENTS)
             else:
                 url = _SITE + path
         referrer = landing_ref if landing_ref is not None else self.prev_url
@@ -236,6 +234,10 @@ class _Messages:
         uid = f',"userId":{_q(user_id)}}}' if user_id is not None else self.uid_sfx
         self.emit(f'{self.aid_part}{ctx}', f',"traits":{_q(traits)},"type":"identify"{uid}',
                   self.t)
+
+    def log_in(self, user_id: str) -> None:
+        """From here on, the messages of this visit carry ``userId``."""
+        self.uid_sfx = f',"userId":"{user_id}"}}'
 
     def alias(self, user_id: str, previous_id: str) -> None:
         self.t += 300

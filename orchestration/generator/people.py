@@ -92,11 +92,16 @@ def _device_consent_mode(keys: _Keys, c: int, dev: int) -> tuple[int, bool]:
     return mode, bool((h >> 16) & 1) and ((h >> 17) & 3) != 0
 
 
+def _device_owner(c: int, dev: int) -> int:
+    """The customer whose device ``dev`` is: the kiosk belongs to the first of its pair."""
+    return c - (c % _ROLE_PERIOD) if dev == _DEV_KIOSK else c
+
+
 class _Device:
     __slots__ = ("anon_id", "ctx_common", "mobile", "ip_base", "app", "session_ids")
 
     def __init__(self, keys: _Keys, c: int, dev: int, locale: str) -> None:
-        owner = c - (c % _ROLE_PERIOD) if dev == _DEV_KIOSK else c
+        owner = _device_owner(c, dev)
         h = _mix64(keys.device2 ^ ((owner << 4) | dev))
         h2 = _mix64(h ^ 0x5DEECE66D)
         self.anon_id = _uuid_from(h, h2)

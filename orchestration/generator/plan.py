@@ -50,7 +50,7 @@ from orchestration.generator.config import (
     _Config,
     _Keys,
 )
-from orchestration.generator.hashing import _mix64
+from orchestration.generator.hashing import _M64, _mix64
 from orchestration.generator.people import _Core, _device_consent_mode
 
 
@@ -60,6 +60,12 @@ def _pack(t0: int, c: int, vno: int, dev: int, kind: int, flags: int) -> int:
 
 def _spill_days(v: int) -> int:
     return (v >> 6) & 7
+
+
+def _visit_rng(keys: _Keys, v: int) -> random.Random:
+    """The visit's own RNG (seeded by its customer, number, device, kind and flags), so it
+    renders identically in every day task that re-renders it."""
+    return random.Random(_mix64(keys.visit ^ (v & _M64)))
 
 
 def _tod(r: random.Random) -> int:

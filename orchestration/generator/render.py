@@ -98,10 +98,10 @@ class _Renderer(_Messages):
             self.skew = 0
         self.aid_part = f'{{"anonymousId":"{device.anon_id}",'
         if logged_in:
-            self.uid_sfx = f',"userId":"{person.user_id}"}}'
+            self.log_in(person.user_id)
         elif dev != _DEV_APP and (rnd() < _JUNK_VISIT_SHARE
                                   or (c % _ROLE_PERIOD == 5 and vno == 0)):
-            self.uid_sfx = f',"userId":{_q(JUNK_USER_IDS[int(rnd() * len(JUNK_USER_IDS))])}}}'
+            self.uid_sfx = f',"userId":{_q(_pick(rnd, JUNK_USER_IDS))}}}'
         elif dev == _DEV_APP:
             self.uid_sfx = "}"
         else:
@@ -191,7 +191,7 @@ class _Renderer(_Messages):
 
     def _walk_next(self, page: _Page, rng: random.Random) -> _Page:
         options = _NEXT.get(page[3], _NEXT["home"])
-        nxt = options[int(rng.random() * len(options))]
+        nxt = _pick(rng.random, options)
         if nxt == "post":
             return _pick(rng.random, _P_POSTS)
         if nxt == "doc":
@@ -213,16 +213,24 @@ class _Renderer(_Messages):
         idx = _PRODUCT_BY_PATH.get(page[0])
         if idx is None:
             return
-        cur = person.currency
-        pj = self._product_json(idx, cur)
-        self.track("Product Viewed", pj[:-1] + f',"currency":"{cur}"}}',
-                   300 + int(rng.random() * 1_500))
+        self._view_product(idx, person.currency, 300 + int(rng.random() * 1_500))
         if allow_add and rng.random() < 0.35:
-            qty = 1 if rng.random() < 0.8 else 2
-            self.cart.append(idx * 10 + qty)
-            props = self._product_json(idx, cur, qty)[:-1] + (
-                f',"cart_id":"cart_{self.mid_prefix[4:16]}","currency":"{cur}"}}')
-            self.track("Product Added", props, 2_000 + int(rng.random() * 20_000))
+            self._add_to_cart(idx, person.currency, 2_000, rng)
+
+    def _view_product(self, idx: int, currency: str, after_ms: int) -> None:
+        """A "Product Viewed" of product ``idx``, ``after_ms`` after the last event."""
+        self.track("Product Viewed",
+                   self._product_json(idx, currency)[:-1] + f',"currency":"{currency}"}}',
+                   after_ms)
+
+    def _add_to_cart(self, idx: int, currency: str, min_ms: int, rng: random.Random) -> None:
+        """One or two of product ``idx`` into the cart, ``min_ms`` to 20 s more after the
+        last event."""
+        qty = 1 if rng.random() < 0.8 else 2
+        self.cart.append(idx * 10 + qty)
+        props = self._product_json(idx, currency, qty)[:-1] + (
+            f',"cart_id":"cart_{self.mid_prefix[4:16]}","currency":"{currency}"}}')
+        self.track("Product Added", props, min_ms + int(rng.random() * 20_000))
 
     def _browse(self, person: _Person, page: _Page, n_pages: int, shop: bool,
                 rng: random.Random) -> _Page:
@@ -282,7 +290,7 @@ class _Renderer(_Messages):
                 traits["phone"] = phone
             traits["plan"] = person.plan
             traits["created_at"] = _iso(self.t)[:19] + "Z"
-            self.uid_sfx = f',"userId":"{uid}"}}'
+            self.log_in(uid)
             if rnd() < 0.1:  # some trackers send the email in context.traits only
                 self.identify(uid, {k: v for k, v in traits.items() if k != "email"},
                               {"email": traits["email"]}, after_ms=200)
@@ -301,16 +309,11 @@ class _Renderer(_Messages):
         elif kind in (_K_BUY, _K_GUEST_BUY):
             if not self.cart:
                 self._advance(rng)
-                prod = _P_PRODUCT_PAGES[int(rnd() * len(_P_PRODUCT_PAGES))]
+                prod = _pick(rnd, _P_PRODUCT_PAGES)
                 self.page(prod)
                 idx = _PRODUCT_BY_PATH[prod[0]]
-                self.track("Product Viewed", self._product_json(idx, person.currency)[:-1]
-                           + f',"currency":"{person.currency}"}}', 900)
-                qty = 1 if rnd() < 0.8 else 2
-                self.cart.append(idx * 10 + qty)
-                props = self._product_json(idx, person.currency, qty)[:-1] + (
-                    f',"cart_id":"cart_{self.mid_prefix[4:16]}","currency":"{person.currency}"}}')
-                self.track("Product Added", props, 4_000 + int(rnd() * 20_000))
+                self._view_product(idx, person.currency, 900)
+                self._add_to_cart(idx, person.currency, 4_000, rng)
             self._checkout(person, rng, complete=True, guest=kind == _K_GUEST_BUY)
 
     def _login(self, person: _Person, page: _Page, kind: int, rng: random.Random) -> None:
@@ -319,18 +322,18 @@ class _Renderer(_Messages):
             self._advance(rng)
             self.page(_P_LOGIN)
         uid = person.user_id
-        self.uid_sfx = f',"userId":"{uid}"}}'
+        self.log_in(uid)
         x = rnd()
         email = person.email_variant(rnd())
+        traits: dict[str, object] = {}
+        ctx_traits: dict[str, object] | None = None
         if kind != _K_KIOSK and x < 0.05:  # a login form that lost the address
-            self.identify(uid, {"email": _pick(rnd, JUNK_EMAILS)},
-                          after_ms=8_000 + int(rnd() * 20_000))
+            traits = {"email": _pick(rnd, JUNK_EMAILS)}
         elif kind == _K_KIOSK or x < 0.6:
-            self.identify(uid, {"email": email}, after_ms=8_000 + int(rnd() * 20_000))
+            traits = {"email": email}
         elif x < 0.85:
-            self.identify(uid, {}, {"email": email}, after_ms=8_000 + int(rnd() * 20_000))
-        else:
-            self.identify(uid, {}, after_ms=8_000 + int(rnd() * 20_000))
+            ctx_traits = {"email": email}
+        self.identify(uid, traits, ctx_traits, after_ms=8_000 + int(rnd() * 20_000))
         self._advance(rng)
         self.page(_P_ACCOUNT)
 
@@ -379,7 +382,7 @@ class _Renderer(_Messages):
         for i in range(n):
             if i:
                 self.t += 3_000 + int(rnd() * 60_000)
-            name = _SCREENS[0] if i == 0 else _SCREENS[int(rnd() * len(_SCREENS))]
+            name = _SCREENS[0] if i == 0 else _pick(rnd, _SCREENS)
             self.emit(f'{self.aid_part}{self.page_ctx}"name":"{name}",',
                       f',"properties":{{"name":"{name}"}},"type":"screen"{self.uid_sfx}',
                       self.t)
@@ -389,4 +392,4 @@ class _Renderer(_Messages):
                     self.identify(person.user_id, {}, {"email": email}, after_ms=5_000)
                 else:
                     self.identify(person.user_id, {"email": email}, after_ms=5_000)
-                self.uid_sfx = f',"userId":"{person.user_id}"}}'
+                self.log_in(person.user_id)

@@ -7,15 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import multiprocessing
-import random
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from orchestration.generator.config import _CHUNK, _DAY_MS, _PILOT_CUSTOMERS, _Config, _Keys
 from orchestration.generator.formatting import _EPOCH_ORDINAL
-from orchestration.generator.hashing import _mix64
-from orchestration.generator.plan import _plan_chunk, _plan_chunk_task, _spill_days
+from orchestration.generator.plan import _plan_chunk, _plan_chunk_task, _spill_days, _visit_rng
 from orchestration.generator.render import _Renderer
 from orchestration.generator.writer import _render_day_task
 
@@ -52,7 +50,7 @@ def _events_per_customer(cfg: _Config, sample: int) -> float:
 
     renderer = _Renderer(cfg, sink)
     for v in visits:
-        renderer.render(v, random.Random(_mix64(keys.visit ^ (v & ((1 << 64) - 1)))))
+        renderer.render(v, _visit_rng(keys, v))
     return max(count[0], 1) / sample
 
 

@@ -19,7 +19,7 @@ from orchestration.generator.config import _DAY_MS, _FLUSH_LINES, _GZIP_LEVEL, _
 from orchestration.generator.formatting import _day_prefix
 from orchestration.generator.hashing import _mix64
 from orchestration.generator.malformed import MALFORMED_KINDS, _malformed_line
-from orchestration.generator.plan import _spill_days
+from orchestration.generator.plan import _spill_days, _visit_rng
 from orchestration.generator.render import _Renderer
 
 
@@ -122,11 +122,11 @@ def _render_day(cfg: _Config, out: Path, d: int, visits: list[int],
     day_rng = random.Random(_mix64(keys.day ^ d))
     try:
         for v in spill:
-            renderer.render(v, random.Random(_mix64(keys.visit ^ (v & ((1 << 64) - 1)))))
+            renderer.render(v, _visit_rng(keys, v))
         for v in visits:
             if _spill_days(v):
                 renderer.sink = sink
-                renderer.render(v, random.Random(_mix64(keys.visit ^ (v & ((1 << 64) - 1)))))
+                renderer.render(v, _visit_rng(keys, v))
             else:
                 renderer.sink = strict_sink
                 renderer.render(v, day_rng)
