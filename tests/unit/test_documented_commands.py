@@ -13,7 +13,9 @@ running them:
   lists every option shown; `uv run python bench/...`: the script exists, same `--help` check;
 * `uv run pytest ...` and `uv run ruff ...`: the paths exist and `--help` lists every option.
 
-So renaming a command, an option, a module or a test file without updating the docs fails here.
+Relative links (and their #headings) and the repository paths the pages name in backticks
+must exist too. So renaming a command, an option, a module, a test file or a heading without
+updating the docs fails here.
 This proves the commands parse, not that they work: that is the other suites' job.
 `cdp build` runs for real in tests/e2e/test_end_to_end.py, `cdp forget` and `cdp export` in
 tests/e2e/test_privacy.py, `cdp audiences` in tests/e2e/test_audiences.py and `cdp explain` in
@@ -314,6 +316,23 @@ def test_relative_links_point_to_existing_files_and_headings(document: Path) -> 
         if not linked.exists() or missing_heading:
             broken.append(target)
     assert broken == []
+
+
+REPO_PATH = re.compile(
+    r"`((?:orchestration|tests|bench|dbt_project|seeds|deploy|docs|\.ci)/[^`\s<>*]*)`"
+)
+# Paths the docs name on purpose although they do not exist: an example to copy, a cache.
+ILLUSTRATIVE_PATHS = {
+    "dbt_project/models/marts/audiences/audience__cart_abandoners.yml",
+    "dbt_project/models/marts/audiences/audience__cart_abandoners.sql",
+    "bench/.cache/",
+}
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+def test_repository_paths_named_in_the_docs_exist(document: Path) -> None:
+    named = set(REPO_PATH.findall(document.read_text())) - ILLUSTRATIVE_PATHS
+    assert sorted(p for p in named if not (REPO_ROOT / p).exists()) == []
 
 
 # --- the checks themselves can fail ----------------------------------------------------------
