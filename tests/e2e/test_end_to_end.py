@@ -89,7 +89,7 @@ def test_plan_days_reads_only_new_or_changed_folders(built, tmp_path):
     assert plan_days(raw, tmp_path / "none.duckdb", full_refresh=False) == (days, False)
 
 
-def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path):
+def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path, monkeypatch):
     raw_all, raw = tmp_path / "all", tmp_path / "raw"
     stats = generate(raw_all, days=3, customers=40, seed=5, start=dt.date(2026, 4, 1))
     days = find_day_folders(raw_all)
@@ -108,7 +108,14 @@ def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path):
         assert conn.execute("select count(*) from raw.events").fetchone()[0] == stats.events
         loaded_days = conn.execute("select count(*) from raw.load_log").fetchone()[0]
     assert loaded_days == len(days)
-    # nothing new: the last day is kept as loaded, and not reported missing
+    # nothing new: dbt is not run at all, and the build says so in one line
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("nothing to do: no new or changed dump folder")
+    assert "building" not in result.output
+    # a changed project file with no new dump: the job runs over the last day, which is kept
+    # as loaded and not reported missing
+    monkeypatch.setattr("orchestration.cli.build.project_fingerprint", lambda: "changed")
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "1 day folder(s) unchanged since loaded: kept" in result.output
