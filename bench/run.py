@@ -194,8 +194,8 @@ def main() -> None:
     warehouse = work / "warehouse.duckdb"
     env = {**os.environ, "CDP_WAREHOUSE": str(warehouse), "CDP_RAW_DIR": str(raw),
            "CDP_PUBLISH": str(work / "analytics.duckdb"),
-           "CDP_EXPORT_DIR": str(work / "exports")}
-    env.pop("DAGSTER_HOME", None)  # an ephemeral Dagster instance, as in CI
+           "CDP_EXPORT_DIR": str(work / "exports"), "CDP_RECORD_RUNS": "0"}
+    env.pop("DAGSTER_HOME", None)  # a throw-away Dagster instance, as in CI
     cdp = [sys.executable, "-m", "orchestration.cli", "build"]
 
     print("floor: DuckDB read_json of every dump file into a table ...")

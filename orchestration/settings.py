@@ -21,7 +21,8 @@ values as arguments. The one thing written back is the environment of the dbt pr
 | CDP_SPARK_DIR | data/spark | local Spark tables and metastore |
 | CDP_SPARK_SHUFFLE_PARTITIONS | 2 | spark.sql.shuffle.partitions |
 | CDP_SPARK_LOG_LEVEL | ERROR | Spark's log level |
-| DAGSTER_HOME | (none) | the Dagster instance `cdp build` records its runs in |
+| DAGSTER_HOME | .dagster | the Dagster instance `cdp build` records its runs in, `cdp ui` shows |
+| CDP_RECORD_RUNS | 1 | 0: `cdp build` runs on a throw-away instance (tests, benchmarks) |
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ DEFAULT_START_DATE = "2015-01-01"
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 DEFAULT_MAX_IDENTIFIERS_PER_CUSTOMER = 50
 DEFAULT_SPARK_DIR = "data/spark"
+DEFAULT_DAGSTER_HOME = ".dagster"
 SALT_ENV = "CDP_PRIVACY_SALT"
 SALT_FILE_ENV = "CDP_PRIVACY_SALT_FILE"
 SALT_FILE_NAME = "privacy_salt"
@@ -98,10 +100,19 @@ def privacy_salt_file(warehouse: Path | None = None) -> Path:
     return _beside(warehouse or warehouse_path(), SALT_FILE_NAME)
 
 
-def dagster_home() -> Path | None:
-    """DAGSTER_HOME: the instance `cdp build` records its runs in (None: an ephemeral one)."""
-    home = _get("DAGSTER_HOME")
-    return Path(home).expanduser().resolve() if home else None
+def dagster_home() -> Path:
+    """DAGSTER_HOME, else the project's own instance `.dagster` (git-ignored): where `cdp build`
+    records its runs and `cdp ui` shows them."""
+    return _path("DAGSTER_HOME", DEFAULT_DAGSTER_HOME)
+
+
+def records_runs() -> bool:
+    """Whether `cdp build` records its run in the instance at `dagster_home()`: always when
+    DAGSTER_HOME is set, else unless CDP_RECORD_RUNS is 0 (tests and benchmarks use a
+    throw-away instance)."""
+    if _get("DAGSTER_HOME"):
+        return True
+    return _get("CDP_RECORD_RUNS", "1").strip().lower() not in ("0", "false", "no")
 
 
 # --- engine and checks ---------------------------------------------------------------------
@@ -170,6 +181,15 @@ def point_dbt_at(warehouse: Path) -> None:
     """Make dbt (a subprocess or dbtRunner in this process) build `warehouse`: profiles.yml
     reads CDP_WAREHOUSE, so it is the one value handed over through the environment."""
     os.environ["CDP_WAREHOUSE"] = str(warehouse)
+
+
+def ui_environment(raw_dir: Path, warehouse: Path, home: Path) -> dict[str, str]:
+    """The environment of `dg dev` for `cdp ui`: this process's, with the chosen paths and
+    instance made absolute, since the UI's processes run from the repository root."""
+    return {
+        **os.environ, "CDP_RAW_DIR": str(raw_dir), "CDP_WAREHOUSE": str(warehouse),
+        "DAGSTER_HOME": str(home),
+    }
 
 
 def point_dbt_at_spark() -> None:

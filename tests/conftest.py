@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from support.dumps import write_dump_file
+
+# Builds in tests run on a throw-away Dagster instance unless a test sets DAGSTER_HOME (or
+# CDP_RECORD_RUNS=1): the project's own .dagster/ is for the developer's runs.
+os.environ.setdefault("CDP_RECORD_RUNS", "0")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from orchestration.cli import audiences, build, explain, privacy
+from orchestration.cli import audiences, build, explain, privacy, ui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +21,7 @@ def main() -> None:
 
 for command in (
     build.generate, build.build, build.demo, explain.explain, privacy.forget,
-    privacy.export_command, audiences.audiences,
+    privacy.export_command, audiences.audiences, ui.ui,
 ):
     main.add_command(command)
 

@@ -82,13 +82,11 @@ def demo(days: int, customers: int, seed: int) -> None:
             f"retries, {stats.malformed:,} malformed lines"
         )
     run_build(raw, wh, full_refresh=False)
-    from orchestration.defs.resources import WarehouseResource
 
     console.print(
-        "\nnext: read the marts from the published copy "
-        f"[bold]{WarehouseResource(warehouse=str(wh)).publish_path}[/] (any DuckDB client or BI "
-        "tool, read-only; see the README's 'Query the marts'), open the UI with "
-        "[bold]uv run dagster dev[/], or try "
+        "\nnext: open the Dagster UI on this run with [bold]uv run cdp ui[/], read the marts "
+        f"from the published copy [bold]{settings.publish_path(wh)}[/] (any DuckDB client or "
+        "BI tool, read-only; see the README's 'Query the marts'), or try "
         "[bold]uv run cdp explain --email <an email from marts.customer_360>[/]"
     )
 

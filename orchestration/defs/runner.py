@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
+from orchestration.defs.instance import build_instance
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingest.duckdb_loader import changed_days, find_day_folders
 
@@ -82,13 +83,6 @@ def cli_logger(echo: Callable[[str], None]) -> dg.LoggerDefinition:
     return _cli_logger
 
 
-def _instance() -> dg.DagsterInstance:
-    # With DAGSTER_HOME set, runs land in the same instance the UI shows.
-    if settings.dagster_home():
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
-
-
 def run_nightly_job(
     raw_dir: Path,
     warehouse: Path,
@@ -116,7 +110,7 @@ def run_nightly_job(
         full_refresh = True
     defs = build_definitions(WarehouseResource(warehouse=str(warehouse), raw_dir=str(raw_dir)))
     job = defs.resolve_job_def(NIGHTLY_JOB).with_logger_defs({"cli": cli_logger(echo)})
-    with _instance() as instance:
+    with build_instance() as instance:
         result = job.execute_in_process(
             instance=instance,
             tags=partition_range_tags(days[0], days[-1]),

@@ -120,3 +120,21 @@ def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "1 day folder(s) unchanged since loaded: kept" in result.output
     assert "no such folder" not in result.output
+
+
+def test_cdp_build_records_its_run_in_the_project_instance(tmp_path, monkeypatch):
+    """`cdp build` then `cdp ui`: the UI's instance (.dagster/ by default) holds the run."""
+    import dagster as dg
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("CDP_RECORD_RUNS", "1")
+    monkeypatch.chdir(tmp_path)
+    generate(tmp_path / "raw", days=2, customers=20, seed=3, start=dt.date(2026, 5, 1))
+    result = CliRunner().invoke(main, ["build", "--raw-dir", "raw", "--warehouse", "w.duckdb"])
+    assert result.exit_code == 0, result.output
+    with dg.DagsterInstance.from_config(str(tmp_path / ".dagster")) as instance:
+        (run,) = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/asset_partition_range_start"] == "2026-05-01"
+        assert run.tags["dagster/asset_partition_range_end"] == "2026-05-02"
+        assert instance.get_latest_materialization_event(dg.AssetKey(["marts", "sessions"]))
