@@ -8,7 +8,9 @@
 with
 
 identifiers as (select * from {{ ref('int_identity__message_identifiers') }}),
+
 graph as (select * from {{ ref('identity_graph') }}),
+
 set_aside as (
     select distinct identifier_type, identifier_value from {{ ref('identity_conflicts') }}
 ),

@@ -31,30 +31,38 @@ fields as (
 
 unpivoted as (
 
+    -- union all: the later branches take their column names from the first
+    -- noqa: disable=AL03
     select message_id, message_type, event_at, received_date, loaded_at,
         'anonymous_id' as identifier_type, 'anonymousId' as source_field, anonymous_id as raw_value,
         {{ cdp.clean_identifier('anonymous_id') }} as identifier_value
-    from fields where anonymous_id is not null
+    from fields
+    where anonymous_id is not null
     union all
     select message_id, message_type, event_at, received_date, loaded_at,
         'user_id', 'userId', user_id,
         {{ cdp.clean_identifier('user_id') }}
-    from fields where user_id is not null
+    from fields
+    where user_id is not null
     union all
     select message_id, message_type, event_at, received_date, loaded_at,
         'previous_id', 'previousId', previous_id,
         {{ cdp.clean_identifier('previous_id') }}
-    from fields where previous_id is not null and message_type = 'alias'
+    from fields
+    where previous_id is not null and message_type = 'alias'
     union all
     select message_id, message_type, event_at, received_date, loaded_at,
         'email', 'traits.email', email,
         {{ cdp.normalize_email('email') }}
-    from fields where email is not null
+    from fields
+    where email is not null
     union all
     select message_id, message_type, event_at, received_date, loaded_at,
         'phone', 'traits.phone', phone,
         {{ cdp.normalize_phone(cdp.clean_identifier('phone')) }}
-    from fields where phone is not null
+    from fields
+    where phone is not null
+    -- noqa: enable=AL03
 
 ),
 
