@@ -203,5 +203,5 @@ final as (
 
 select
     *,
-    {{ dbt.datediff('last_active_at', 'as_of_at', 'day') }} as days_since_last_active
+    {{ dbt.datediff('last_active_at', 'as_of_at', 'day') }} as days_since_last_active  -- noqa: LT05
 from final
