@@ -14,6 +14,7 @@ values as arguments. The one thing written back is the environment of the dbt pr
 | CDP_START_DATE | 2015-01-01 | first day of the daily partitions |
 | CDP_DUCKDB_MEMORY_LIMIT | 2GB | DuckDB's memory cap (loader, dbt, publish) |
 | CDP_MAX_IDENTIFIERS_PER_CUSTOMER | 50 | identity check: above this, a likely over-merge |
+| CDP_ALERT_WEBHOOK | (none) | URL that gets a JSON message when a nightly run fails |
 | CDP_PRIVACY_SALT | (none) | the privacy salt itself |
 | CDP_PRIVACY_SALT_FILE | privacy_salt next to the warehouse | where the salt is kept |
 | CDP_DBT_TARGET | duckdb | profiles.yml output: duckdb or spark |
@@ -132,6 +133,11 @@ def duckdb_memory_limit() -> str:
 def max_identifiers_per_customer() -> int:
     """Above this many identifiers a customer is a likely over-merge (shared device, bot)."""
     return int(_get("CDP_MAX_IDENTIFIERS_PER_CUSTOMER", str(DEFAULT_MAX_IDENTIFIERS_PER_CUSTOMER)))
+
+
+def alert_webhook_url() -> str | None:
+    """CDP_ALERT_WEBHOOK: where a failed nightly run is reported (Slack-style JSON)."""
+    return _get("CDP_ALERT_WEBHOOK").strip() or None
 
 
 def dbt_target() -> str:
