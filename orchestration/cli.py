@@ -97,7 +97,7 @@ def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool) -> N
 def demo(days: int, customers: int, seed: int) -> None:
     """Generate a sample dump into CDP_RAW_DIR (if it is empty), then build everything."""
     from orchestration.generator import generate as run_generator
-    from orchestration.ingest.duckdb_loader import find_day_folders
+    from orchestration.ingest.folders import find_day_folders
 
     raw, wh = _use_paths()
     if find_day_folders(raw):
@@ -125,7 +125,7 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
     """Run the nightly job in-process over the day folders under `raw` that are new or
     changed since they were loaded (every folder on a first build or a full refresh)."""
     from orchestration.defs.runner import BuildFailed, plan_days, run_nightly_job
-    from orchestration.ingest.duckdb_loader import find_day_folders
+    from orchestration.ingest.folders import find_day_folders
 
     found = find_day_folders(raw)
     if not found:
