@@ -25,6 +25,7 @@ import duckdb
 
 from orchestration import privacy
 from orchestration.ingest.contract import (
+    DAY_COLUMN,
     QUARANTINE_RAW_LINE_CHARS,
     RAW_TABLES,
     Column,
@@ -46,7 +47,7 @@ _TYPES = {"text": "varchar", "int": "integer", "bigint": "bigint", "double": "do
 
 
 def _column_ddl(column: Column, table: RawTable) -> str:
-    if table.one_row_per_day and column.name == "received_date":
+    if table.one_row_per_day and column.name == DAY_COLUMN:
         return f"{column.name} {_TYPES[column.type]} primary key"
     # zstd: about 3x cheaper to write than the automatic dictionary/FSST choice for ~1 KB
     # unique JSON texts, and half the size (measured on a 10 M-event day)
