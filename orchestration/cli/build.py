@@ -69,7 +69,7 @@ def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool) -> N
 def demo(days: int, customers: int, seed: int) -> None:
     """Generate a sample dump into CDP_RAW_DIR (if it is empty), then build everything."""
     from orchestration.generator import generate as run_generator
-    from orchestration.ingest.duckdb_loader import find_day_folders
+    from orchestration.ingest.folders import find_day_folders
 
     raw, wh = use_paths()
     if find_day_folders(raw):
@@ -95,7 +95,7 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
     """Run the nightly job in-process over the day folders under `raw` that are new or
     changed since they were loaded (every folder on a first build or a full refresh)."""
     from orchestration.defs.runner import BuildFailed, plan_days, run_nightly_job
-    from orchestration.ingest.duckdb_loader import find_day_folders
+    from orchestration.ingest.folders import find_day_folders
 
     found = find_day_folders(raw)
     if not found:
@@ -126,7 +126,8 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
 
 def _up_to_date_since(raw: Path, warehouse: Path, fingerprint: str) -> dt.datetime | None:
     """When the warehouse was last built from what is there now (see build_state)."""
-    from orchestration.ingest.duckdb_loader import changed_days
+    from orchestration.ingest.duckdb_loader import loaded_fingerprints
+    from orchestration.ingest.folders import changed_days
     from orchestration.privacy import pending_requests
 
     if not warehouse.exists():
@@ -134,7 +135,8 @@ def _up_to_date_since(raw: Path, warehouse: Path, fingerprint: str) -> dt.dateti
     try:
         with connect(warehouse, read_only=True) as conn:
             return up_to_date_since(
-                conn, changed_days(conn, raw), len(pending_requests(conn)), fingerprint
+                conn, changed_days(raw, loaded_fingerprints(conn)), len(pending_requests(conn)),
+                fingerprint,
             )
     except WarehouseLockedError as exc:
         raise CdpError(str(exc)) from None

@@ -7,12 +7,8 @@ import dagster as dg
 from orchestration.audiences import discard_exports, export_dir_for
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import WarehouseResource
-from orchestration.ingest.duckdb_loader import (
-    changed_days,
-    find_day_folders,
-    load_day,
-    one_checkpoint,
-)
+from orchestration.ingest.contract import LineAccountingError
+from orchestration.ingest.duckdb_loader import load_days
 from orchestration.privacy import (
     PrivacyError,
     apply_pending_erasures,
@@ -70,8 +66,6 @@ def raw_events(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: RawEventsConfig
 ) -> Iterator[dg.MaterializeResult]:
     days = [key for key in context.partition_keys]
-    present = set(find_day_folders(warehouse.raw_path))
-    reports = []
     # Erasures first, so that this run's loads already suppress the erased identifiers; then
     # the file is rewritten so the erased rows' bytes do not linger in DuckDB's free blocks.
     try:
@@ -91,32 +85,13 @@ def raw_events(
             f"{sizes['bytes_before']:,} -> {sizes['bytes_after']:,} bytes"
         )
     with warehouse.connect() as conn:
-        unchanged: set[str] = set()
-        if config.only_changed_days:
-            unchanged = present - set(changed_days(conn, warehouse.raw_path))
-            kept = [d for d in days if d in unchanged]
-            if kept:
-                context.log.info(f"{len(kept)} day folder(s) unchanged since loaded: kept")
-        with one_checkpoint(conn):
-            for day in days:
-                if day in unchanged:
-                    continue
-                if day not in present:
-                    if len(days) == 1:
-                        context.log.warning(
-                            f"{warehouse.raw_path / day}: no such folder; day {day} left unchanged"
-                        )
-                    continue
-                report = load_day(conn, warehouse.raw_path, day)
-                reports.append(report)
-                context.log.info(
-                    f"{day}: {report.files} files, {report.lines} lines -> {report.loaded} loaded, "
-                    f"{report.duplicates} duplicates, {report.suppressed} suppressed, "
-                    f"{report.quarantined} quarantined "
-                    f"{report.quarantine_by_reason or ''} in {report.seconds:.1f}s"
-                )
-                if not report.accounted:
-                    raise dg.Failure(f"{day}: line accounting does not add up: {report.as_dict()}")
+        try:
+            reports = load_days(
+                conn, warehouse.raw_path, days,
+                only_changed=config.only_changed_days, log=context.log,
+            )
+        except LineAccountingError as exc:
+            raise dg.Failure(str(exc)) from None
         total_rows = conn.execute("select count(*) from raw.events").fetchone()[0]
         load_log_rows = conn.execute("select count(*) from raw.load_log").fetchone()[0]
         consent_excluded = consent_excluded_messages(conn, [r.received_date for r in reports])

@@ -8,7 +8,7 @@ import dagster as dg
 
 from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import WarehouseResource
-from orchestration.ingest.duckdb_loader import find_day_folders, folder_fingerprint
+from orchestration.ingest.folders import find_day_folders, folder_fingerprint
 
 nightly_job = dg.define_asset_job(
     name="cdp_nightly",

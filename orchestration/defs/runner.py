@@ -13,7 +13,8 @@ import duckdb
 from orchestration import settings
 from orchestration.defs.instance import build_instance
 from orchestration.defs.resources import WarehouseResource
-from orchestration.ingest.duckdb_loader import changed_days, find_day_folders
+from orchestration.ingest.duckdb_loader import loaded_fingerprints
+from orchestration.ingest.folders import changed_days, find_day_folders
 
 NIGHTLY_JOB = "cdp_nightly"
 DBT_OP = "cdp_dbt_models"
@@ -42,7 +43,7 @@ def plan_days(raw_dir: Path, warehouse: Path, full_refresh: bool) -> tuple[list[
     if full_refresh or not warehouse.exists() or not days:
         return days, False
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        changed = changed_days(conn, raw_dir)
+        changed = changed_days(raw_dir, loaded_fingerprints(conn))
     return (changed or days[-1:]), True
 
 

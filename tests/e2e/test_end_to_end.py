@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from orchestration.cli import main
 from orchestration.defs.runner import run_nightly_job
 from orchestration.generator import generate
-from orchestration.ingest.duckdb_loader import find_day_folders
+from orchestration.ingest.folders import find_day_folders
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,8 @@ from support.dumps import write_dump_file
 from orchestration import identifiers, privacy, settings
 from orchestration.cli import main
 from orchestration.defs.runner import run_nightly_job
-from orchestration.ingest.duckdb_loader import find_day_folders, load_day
+from orchestration.ingest.duckdb_loader import load_day
+from orchestration.ingest.folders import find_day_folders
 
 DAY1, DAY2, DAY3 = "2026-03-01", "2026-03-02", "2026-03-03"
 

@@ -57,10 +57,10 @@ def spark_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def spark(spark_dir: Path):
     """The process's SparkSession, as dbt-spark's session method and the loader share it."""
-    from orchestration.ingest import spark_loader as spark_loading
+    from orchestration.ingest import spark_build
 
     os.environ["CDP_SPARK_DIR"] = str(spark_dir)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = spark_loading.spark_session()
+    session = spark_build.spark_session()
     yield session
     session.stop()

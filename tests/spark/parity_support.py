@@ -5,10 +5,10 @@ generator (sessions, identity merges and conflicts, consent, orders, duplicates,
 lines), plus hand-made messages for what three days cannot show (a dormant sign-up and a
 high-value customer for the audiences) and a file of loader edge cases (every quarantine reason,
 encodings, offsets, truncated and unreadable gzip). Both engines load the same folders with
-their own loader (orchestration.ingest.duckdb_loader, orchestration.ingest.spark_loader) and build the same dbt
-project; then every table of schema `marts`, and raw.events / raw.quarantine / raw.load_log,
-are compared: same columns, same rows in any order, floats to 1e-9 relative, timestamps to the
-microsecond.
+their own loader (orchestration.ingest.duckdb_loader, orchestration.ingest.spark_loader) and
+build the same dbt project; then every table of schema `marts`, and raw.events /
+raw.quarantine / raw.load_log, are compared: same columns, same rows in any order, floats to
+1e-9 relative, timestamps to the microsecond.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ import duckdb
 from orchestration import privacy
 from orchestration.generator import generate
 from orchestration.ingest import duckdb_loader as ingestion
-from orchestration.ingest import spark_loader as spark_loading
+from orchestration.ingest import spark_build, spark_loader
+from orchestration.ingest.folders import find_day_folders
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -229,7 +230,7 @@ def build_duckdb(raw: Path, work: Path, dbt_args: Sequence[str]) -> tuple[Path, 
     warehouse = work / "warehouse.duckdb"
     started = time.perf_counter()
     with duckdb.connect(str(warehouse)) as conn:
-        for day in ingestion.find_day_folders(raw):
+        for day in find_day_folders(raw):
             ingestion.load_day(conn, raw, day)
         privacy.ensure_privacy_schema(conn, SALT)
     build.seconds["load"] = time.perf_counter() - started
@@ -270,8 +271,8 @@ def build_spark(spark: Any, raw: Path, work: Path, duckdb_warehouse: Path,
     build = Build()
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    spark_loading.load_days(spark, raw)
-    spark_loading.write_pseudonymisation_key(spark, SALT)
+    spark_loader.load_days(spark, raw)
+    spark_build.write_pseudonymisation_key(spark, SALT)
     build.seconds["load"] = time.perf_counter() - started
     args = list(dbt_args)
     if resolver_is_python(work):

@@ -1,9 +1,9 @@
 """Helpers for the sessions / page views / page metrics integration tests.
 
 Write Segment-spec JSON-lines dumps into a temporary raw folder, load them with the real
-loader (`orchestration.ingest.duckdb_loader.load_day`) and run the dbt project in-process (dbtRunner) on
-a temporary DuckDB warehouse with its own target and log folders, so test modules never share
-state with each other or with `data/`.
+loader (`orchestration.ingest.duckdb_loader.load_day`) and run the dbt project in-process
+(dbtRunner) on a temporary DuckDB warehouse with its own target and log folders, so test
+modules never share state with each other or with `data/`.
 
 dbt-duckdb keeps the database open in the process after a run, so the warehouse is read (and
 loaded) through connections with the default configuration (not read-only): DuckDB refuses a

@@ -43,7 +43,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
         return _built
     from orchestration.defs.runner import run_nightly_job
     from orchestration.generator import generate
-    from orchestration.ingest.duckdb_loader import find_day_folders
+    from orchestration.ingest.folders import find_day_folders
 
     root = tmp_path_factory.mktemp("ops")
     raw, warehouse, published = root / "raw", root / "warehouse.duckdb", root / "analytics.duckdb"

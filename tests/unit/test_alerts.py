@@ -71,9 +71,10 @@ def test_a_failed_run_posts_its_cause_and_partitions_to_the_webhook(webhook, mon
     (payload,) = received
     assert payload["job"] == "cdp_nightly"
     assert payload["partitions"] == "2026-03-01..2026-03-02"
-    assert payload["causes"] == ["step load_day: RuntimeError: 2026-03-02/a.jsonl.gz: truncated gzip"]
+    cause = "step load_day: RuntimeError: 2026-03-02/a.jsonl.gz: truncated gzip"
+    assert payload["causes"] == [cause]
     assert payload["text"].startswith("cdp: run ")
-    assert "failed:\n- step load_day: RuntimeError: 2026-03-02/a.jsonl.gz: truncated gzip" in payload["text"]
+    assert f"failed:\n- {cause}" in payload["text"]
 
 
 def test_without_a_webhook_the_failure_is_only_logged(webhook, monkeypatch):

@@ -8,7 +8,7 @@ from orchestration.definitions import defs
 from orchestration.defs.dbt import dbt_build_args
 from orchestration.defs.jobs import nightly_schedule
 from orchestration.defs.runner import build_run_config, partition_range_tags
-from orchestration.ingest.duckdb_loader import folder_fingerprint
+from orchestration.ingest.folders import folder_fingerprint
 
 
 def test_definitions_load_with_ingestion_dbt_assets_checks_job_schedule_and_sensor():

@@ -1,4 +1,5 @@
-"""`orchestration.ingest.duckdb_loader.load_day`: every input line is loaded, a duplicate or quarantined."""
+"""`orchestration.ingest.duckdb_loader.load_day`: every input line is loaded, a duplicate or
+quarantined."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest import duckdb_loader as ingestion
-from orchestration.ingest.duckdb_loader import (
+from orchestration.ingest import duckdb_staging
+from orchestration.ingest.contract import (
     REASON_BLANK,
     REASON_INVALID_ENCODING,
     REASON_INVALID_JSON,
@@ -26,8 +27,8 @@ from orchestration.ingest.duckdb_loader import (
     REASON_TRUNCATED_GZIP,
     REASON_UNKNOWN_TYPE,
     REASON_UNREADABLE_FILE,
-    load_day,
 )
+from orchestration.ingest.duckdb_loader import load_day
 
 DAY = "2026-01-01"
 DAY_DATE = dt.date(2026, 1, 1)
@@ -206,7 +207,7 @@ def test_whitespace_only_line_is_a_blank_line_keeping_its_text(raw, conn, write_
 
 
 def test_line_too_long_is_quarantined_with_its_text(raw, conn, write_dump, monkeypatch):
-    monkeypatch.setattr(ingestion, "MAX_LINE_BYTES", 256)
+    monkeypatch.setattr(duckdb_staging, "MAX_LINE_BYTES", 256)
     long_line = line("long", properties={"pad": "x" * 400})
     write_dump(raw, DAY, "a.jsonl", [line("m1"), long_line, line("m3")])
 
@@ -221,7 +222,7 @@ def test_line_too_long_is_quarantined_with_its_text(raw, conn, write_dump, monke
 
 def test_line_both_too_long_and_invalid_utf8_is_counted_once(raw, conn, write_dump, monkeypatch):
     # DuckDB logs such a line twice (once per error); it is still one line.
-    monkeypatch.setattr(ingestion, "MAX_LINE_BYTES", 256)
+    monkeypatch.setattr(duckdb_staging, "MAX_LINE_BYTES", 256)
     bad = b"x" * 300 + b"\xff" + b"y" * 300
     write_dump(raw, DAY, "a.jsonl", [line("m1"), bad, line("m3")])
 
@@ -365,7 +366,7 @@ def test_unreadable_file_is_one_quarantine_row_without_line_number(raw, conn, wr
 
 
 def test_every_line_is_accounted_for_in_a_day_with_every_fault(raw, conn, write_dump, monkeypatch):
-    monkeypatch.setattr(ingestion, "MAX_LINE_BYTES", 1024)
+    monkeypatch.setattr(duckdb_staging, "MAX_LINE_BYTES", 1024)
     write_dump(raw, PREVIOUS_DAY, "old.jsonl", [line("o1")])
     load_day(conn, raw, PREVIOUS_DAY)
     a_lines = [
@@ -584,13 +585,13 @@ def test_lines_are_staged_in_scan_order_even_when_the_connection_does_not_keep_i
     write_dump(raw, DAY, "b.jsonl", [line("m3")])
     conn.execute("set preserve_insertion_order = false")
     seen = []
-    stage = ingestion._stage_files_together
+    stage = duckdb_staging._scan_files
 
-    def spy(conn, displays):
+    def spy(conn, displays, view):
         seen.append(conn.execute("select current_setting('preserve_insertion_order')").fetchone())
-        stage(conn, displays)
+        stage(conn, displays, view)
 
-    monkeypatch.setattr(ingestion, "_stage_files_together", spy)
+    monkeypatch.setattr(duckdb_staging, "_scan_files", spy)
 
     load_day(conn, raw, DAY)
 

@@ -1,0 +1,316 @@
+"""The raw-load contract: what every engine's loader must produce, written once.
+
+A loader reads a day folder of Segment-spec JSON-lines dumps and puts every input line in
+exactly one place:
+
+* `raw.events`      one row per distinct `messageId` (the first copy of the day by file, then
+                    line, wins; an id already loaded on another day is a duplicate),
+* a duplicate       counted in `raw.load_log.duplicates`,
+* suppressed        counted in `raw.load_log.suppressed`, never stored (identifiers erased by
+                    `cdp forget`; DuckDB only),
+* `raw.quarantine`  with the file, line number, a readable reason and the raw text.
+
+This module holds the parts both engines (`duckdb_loader`, `spark_loader`) share: the message
+types and dump suffixes, the quarantine reasons, the raw tables' columns (each engine renders
+its own DDL from them), the classification query (the ordered CASE of reasons) parameterised
+by each engine's spelling of a few SQL expressions (`Dialect`), the line-accounting query and
+`LoadReport`. An engine adds only how it reads files into lines and how it writes a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MESSAGE_TYPES = ("identify", "track", "page", "screen", "alias", "group")
+DUMP_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson", ".ndjson.gz")
+MAX_LINE_BYTES = 64 * 1024 * 1024
+QUARANTINE_RAW_LINE_CHARS = 1_000_000
+
+# Quarantine reasons, in the order they are tested. Kept as constants so tests, docs
+# and the asset metadata use the same words.
+REASON_UNREADABLE_FILE = "unreadable file"
+REASON_TRUNCATED_GZIP = "truncated gzip"
+REASON_INVALID_ENCODING = "invalid UTF-8"
+REASON_LINE_TOO_LONG = "line too long"
+REASON_BLANK = "blank line"
+REASON_INVALID_JSON = "invalid JSON"
+REASON_NOT_OBJECT = "not an object"
+REASON_MISSING_TYPE = "missing type"
+REASON_UNKNOWN_TYPE = "unknown type"
+REASON_MISSING_MESSAGE_ID = "missing messageId"
+REASON_MISSING_EVENT_NAME = "track without event name"
+REASON_NO_TIME = "no usable time"
+
+# A physical line the reader could not hand over as text, in the order tested: a line both
+# too long and not UTF-8 is counted once, as invalid UTF-8.
+READ_REASONS = (REASON_INVALID_ENCODING, REASON_LINE_TOO_LONG)
+
+
+# --- the raw tables ------------------------------------------------------------------------
+
+DAY_COLUMN = "received_date"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a raw table, in logical terms each engine maps to its own types."""
+
+    name: str
+    type: str  # text | int | bigint | double | date | timestamp
+    nullable: bool = False
+    default: str | None = None  # SQL literal
+    long_text: bool = False  # payloads up to MAX_LINE_BYTES: worth a heavier compression
+    added_later: bool = False  # missing from tables created by older versions
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A raw table. Every one holds days (DAY_COLUMN): Spark partitions by it, and a table
+    with one row per day (raw.load_log) has it as DuckDB's primary key."""
+
+    name: str
+    columns: tuple[Column, ...]
+    one_row_per_day: bool = False
+
+
+EVENTS = RawTable("raw.events", (
+    Column("message_id", "text"),
+    Column("type", "text"),
+    Column("event_at", "timestamp"),
+    Column(DAY_COLUMN, "date"),
+    Column("source_file", "text"),
+    Column("line_number", "bigint"),
+    Column("payload", "text", long_text=True),
+))
+QUARANTINE = RawTable("raw.quarantine", (
+    Column("source_file", "text"),
+    Column("line_number", "bigint", nullable=True),
+    Column(DAY_COLUMN, "date"),
+    Column("reason", "text"),
+    Column("raw_line", "text", nullable=True, long_text=True),
+))
+LOAD_LOG = RawTable("raw.load_log", (
+    Column(DAY_COLUMN, "date"),
+    Column("loaded_at", "timestamp"),
+    Column("files", "int"),
+    Column("empty_files", "int"),
+    Column("lines", "bigint"),
+    Column("loaded", "bigint"),
+    Column("duplicates", "bigint"),
+    Column("quarantined", "bigint"),
+    Column("unreadable_files", "int"),
+    Column("seconds", "double"),
+    Column("suppressed", "bigint", default="0", added_later=True),
+    Column("fingerprint", "text", nullable=True, added_later=True),
+), one_row_per_day=True)
+RAW_TABLES = (EVENTS, QUARANTINE, LOAD_LOG)
+
+
+# --- classification ------------------------------------------------------------------------
+
+# The message fields a loader reads: (column, JSON path, how the text is typed).
+MESSAGE_FIELDS = (
+    ("type", "$.type", "lower"),
+    ("message_id", "$.messageId", "text"),
+    ("event_name", "$.event", "text"),
+    ("ts", "$.timestamp", "time"),
+    ("original_ts", "$.originalTimestamp", "time"),
+    ("sent_at", "$.sentAt", "time"),
+    ("received_at", "$.receivedAt", "time"),
+)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one engine spells the expressions the classification query needs.
+
+    Each builder takes SQL expressions and returns one. The staged lines are relation
+    `cdp_lines` (source_file, line_number, line, stage_reason).
+    """
+
+    read_reason: str  # over stage_reason and line: why the line is not text to parse, or null
+    is_json: Callable[[str], str]  # the text is exactly one valid JSON value
+    is_object: Callable[[str], str]  # a valid JSON text is an object
+    is_blank: Callable[[str], str]  # null or only JSON whitespace
+    # select-list item(s) holding the JSON paths' string values, null unless is_object
+    extract: Callable[[str, Sequence[str]], str]
+    field: Callable[[int], str]  # the i-th extracted value (0-based)
+    to_utc: Callable[[str], str]  # ISO text -> UTC timestamp, null when unusable
+    # original_ts + (received_at - sent_at), the clock-skew correction of the Segment spec
+    skew_corrected: Callable[[str, str, str], str]
+
+
+def reason_branches(conditions: Mapping[str, str], reasons: Sequence[str]) -> str:
+    """`when <condition> then '<reason>'` for the given reasons, in their order."""
+    return "\n".join(f"when {conditions[r]} then '{r}'" for r in reasons)
+
+
+def message_reason_cases() -> str:
+    """The CASE branches that judge a JSON object as a message, over columns type,
+    message_id, event_name, ts, original_ts and received_at."""
+    types = ", ".join(f"'{t}'" for t in MESSAGE_TYPES)
+    return f"""when type is null or type = '' then '{REASON_MISSING_TYPE}'
+            when type not in ({types}) then '{REASON_UNKNOWN_TYPE}'
+            when message_id is null then '{REASON_MISSING_MESSAGE_ID}'
+            when type = 'track' and event_name is null then '{REASON_MISSING_EVENT_NAME}'
+            when coalesce(ts, original_ts, received_at) is null then '{REASON_NO_TIME}'"""
+
+
+def _typed(dialect: Dialect, index: int, kind: str) -> str:
+    value = dialect.field(index)
+    if kind == "lower":
+        return f"lower(trim({value}))"
+    if kind == "text":
+        return f"nullif(trim({value}), '')"
+    return dialect.to_utc(value)
+
+
+def classification_sql(dialect: Dialect, received_date: dt.date) -> str:
+    """Every staged line with its message fields, event time and quarantine reason (null for
+    a message to load): source_file, line_number, line, message_id, type, event_at, reason,
+    received_date.
+
+    The costly tests run only where they can change the answer: JSON validity on lines that
+    were read, the blank test on lines that are not JSON (a blank line never is), one parse
+    for all fields of an object.
+    """
+    paths = [path for _, path, _ in MESSAGE_FIELDS]
+    typed = ",\n            ".join(
+        f"{_typed(dialect, i, kind)} as {name}" for i, (name, _, kind) in enumerate(MESSAGE_FIELDS)
+    )
+    skew = dialect.skew_corrected("original_ts", "sent_at", "received_at")
+    return f"""
+    with checked as (
+        select source_file, line_number, line, {dialect.read_reason} as read_reason
+        from cdp_lines
+    ),
+    judged as (
+        select *,
+            case when read_reason is null and line is not null then {dialect.is_json("line")} end
+                as is_json
+        from checked
+    ),
+    kinds as (
+        select *, case when is_json then {dialect.is_object("line")} end as is_object
+        from judged
+    ),
+    extracted as (
+        select *, {dialect.extract("line", paths)}
+        from kinds
+    ),
+    typed as (
+        select
+            source_file, line_number, line, read_reason, is_json, is_object,
+            {typed}
+        from extracted
+    )
+    select
+        source_file, line_number, line, message_id, type,
+        coalesce(ts, {skew}, received_at) as event_at,
+        case
+            when read_reason is not null then read_reason
+            when not coalesce(is_json, false) then
+                case when {dialect.is_blank("line")} then '{REASON_BLANK}'
+                     else '{REASON_INVALID_JSON}' end
+            when not is_object then '{REASON_NOT_OBJECT}'
+            {message_reason_cases()}
+        end as reason,
+        date '{received_date.isoformat()}' as received_date
+    from typed
+    """
+
+
+# --- accounting ----------------------------------------------------------------------------
+
+
+def line_counts_sql(is_suppressed: str = "is_suppressed") -> str:
+    """One row over `cdp_classified`: lines read, valid (to load or duplicate), quarantined
+    (including whole unreadable files), suppressed, unreadable files. (`count(case ...)`:
+    DuckDB's count_if gives null, not 0, over no rows.)"""
+    return f"""
+        select count(case when line_number is not null or reason is null then 1 end),
+               count(case when reason is null and not {is_suppressed} then 1 end),
+               count(case when reason is not null and not {is_suppressed} then 1 end),
+               count(case when {is_suppressed} then 1 end),
+               -- a whole unreadable file is one quarantine row without a line number
+               count(case when line_number is null and reason is not null then 1 end)
+        from cdp_classified
+    """
+
+
+def by_reason_sql(is_suppressed: str = "is_suppressed") -> str:
+    """Quarantined lines of `cdp_classified` per reason, most frequent first."""
+    return f"""
+        select reason, count(*) from cdp_classified
+        where reason is not null and not {is_suppressed}
+        group by 1 order by 2 desc, 1
+    """
+
+
+class LineAccountingError(RuntimeError):
+    """A day's lines do not add up to loaded + duplicates + suppressed + quarantined."""
+
+
+@dataclass
+class LoadReport:
+    """What happened to every line of one day folder."""
+
+    received_date: dt.date
+    files: int = 0
+    empty_files: int = 0
+    lines: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    suppressed: int = 0
+    unreadable_files: int = 0
+    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    folder_missing: bool = False
+
+    @property
+    def accounted(self) -> bool:
+        """Every line read is loaded, a duplicate, suppressed or quarantined."""
+        return self.lines == self.loaded + self.duplicates + self.suppressed + self.quarantined
+
+    def check_accounted(self) -> None:
+        if not self.accounted:
+            raise LineAccountingError(
+                f"{self.received_date}: line accounting does not add up: {self.as_dict()}"
+            )
+
+    def take_counts(self, counts: Sequence[Any], loaded: int, by_reason: Sequence[Any]) -> None:
+        """Fill the line accounting from a `line_counts_sql` row, the rows written to
+        raw.events and the `by_reason_sql` rows."""
+        lines, valid, quarantined, suppressed, unreadable_files = (int(n) for n in counts)
+        self.lines = lines
+        self.loaded = loaded
+        self.duplicates = valid - loaded
+        self.quarantined = quarantined - unreadable_files
+        self.suppressed = suppressed
+        self.unreadable_files = unreadable_files
+        self.quarantine_by_reason = {str(reason): int(n) for reason, n in by_reason}
+
+    def summary(self) -> str:
+        """One log line: where the day's lines went."""
+        return (
+            f"{self.received_date}: {self.files} files, {self.lines} lines -> {self.loaded} "
+            f"loaded, {self.duplicates} duplicates, {self.suppressed} suppressed, "
+            f"{self.quarantined} quarantined {self.quarantine_by_reason or ''} "
+            f"in {self.seconds:.1f}s"
+        )
+
+    def load_log_row(self, fingerprint: str) -> dict[str, Any]:
+        """The day's raw.load_log values by column, but `loaded_at` (the engine's clock)."""
+        row = {c.name: getattr(self, c.name, None) for c in LOAD_LOG.columns}
+        del row["loaded_at"]
+        row["fingerprint"] = fingerprint
+        return row
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["received_date"] = self.received_date.isoformat()
+        return data
