@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.defs.alerts import nightly_failure_alert
 from orchestration.defs.audiences import audience_exports
 from orchestration.defs.checks import identity_checks
 from orchestration.defs.dbt import cdp_dbt_models
@@ -24,7 +25,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         asset_checks=identity_checks,
         jobs=[nightly_job],
         schedules=[nightly_schedule],
-        sensors=[new_dump_folder_sensor],
+        sensors=[new_dump_folder_sensor, nightly_failure_alert],
         resources={
             "warehouse": warehouse or WarehouseResource.from_env(),
             "dbt": CdpDbtCliResource(project_dir=dbt_project),
