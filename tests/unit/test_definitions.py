@@ -25,7 +25,7 @@ def test_definitions_load_with_ingestion_dbt_assets_checks_job_schedule_and_sens
                for key in repo.asset_graph.asset_check_keys)
     assert repo.has_job("cdp_nightly")
     assert {s.name for s in repo.schedule_defs} == {"nightly_schedule"}
-    assert {s.name for s in repo.sensor_defs} == {"new_dump_folder_sensor"}
+    assert {s.name for s in repo.sensor_defs} == {"new_dump_folder_sensor", "nightly_failure_alert"}
 
 
 def test_dbt_assets_are_grouped_by_layer():
