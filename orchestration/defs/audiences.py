@@ -16,23 +16,18 @@ from orchestration.audiences import (
     export_dir_for,
     load_audiences,
 )
-from orchestration.defs.dbt import cdp_dbt_models
-from orchestration.defs.ingest import WAREHOUSE_POOL
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.dbt import dbt_model_keys
+from orchestration.defs.partitions import NIGHTLY_STEP
 from orchestration.defs.resources import WarehouseResource
 
 AUDIENCE_EXPORTS = dg.AssetKey(["activation", "audience_exports"])
 
 # The audience models, and the marts the export reads besides them.
-AUDIENCE_KEYS = sorted(
-    (key for key in cdp_dbt_models.keys
-     if key.path[0] == "marts" and key.path[-1].startswith(AUDIENCE_PREFIX)),
-    key=lambda key: key.to_user_string(),
-)
+AUDIENCE_KEYS = dbt_model_keys("marts", AUDIENCE_PREFIX)
 EXPORT_DEPS = [
     *AUDIENCE_KEYS,
-    *(key for key in cdp_dbt_models.keys
-      if tuple(key.path) in {("marts", "customer_360"), ("marts", "audience_sizes")}),
+    *(key for key in dbt_model_keys("marts")
+      if key.path[-1] in ("customer_360", "audience_sizes")),
 ]
 
 
@@ -40,9 +35,7 @@ EXPORT_DEPS = [
     key=AUDIENCE_EXPORTS,
     group_name="activation",
     deps=EXPORT_DEPS,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WAREHOUSE_POOL,
+    **NIGHTLY_STEP,
     kinds={"csv", "parquet", "python"},
     owners=["team:data-engineering"],
     description=(

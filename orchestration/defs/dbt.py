@@ -18,8 +18,7 @@ from dagster_dbt import (
 
 from orchestration import settings
 from orchestration.defs.dbt_project import dbt_project, ensure_manifest
-from orchestration.defs.ingest import WAREHOUSE_POOL
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import NIGHTLY_STEP
 from orchestration.defs.resources import WarehouseResource
 from orchestration.warehouse import table_row_counts
 
@@ -95,9 +94,7 @@ def dbt_build_args(full_refresh: bool = False) -> list[str]:
     manifest=ensure_manifest(),
     project=dbt_project,
     dagster_dbt_translator=translator,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WAREHOUSE_POOL,
+    **NIGHTLY_STEP,
 )
 def cdp_dbt_models(
     context: dg.AssetExecutionContext,
@@ -163,3 +160,13 @@ def _event_asset_key(context: dg.AssetExecutionContext, event: Any) -> tuple[str
         return tuple(context.asset_key_for_output(event.output_name).path)
     except Exception:  # noqa: BLE001 - an output we do not know has no row count
         return None
+
+
+def dbt_model_keys(schema: str, name_prefix: str = "") -> list[dg.AssetKey]:
+    """The asset keys of the dbt models in `schema` whose names start with `name_prefix`,
+    sorted: what a Python asset downstream of those models depends on."""
+    return sorted(
+        (key for key in cdp_dbt_models.keys
+         if key.path[0] == schema and key.path[-1].startswith(name_prefix)),
+        key=lambda key: key.to_user_string(),
+    )

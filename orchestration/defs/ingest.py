@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from orchestration.audiences import discard_exports, export_dir_for
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import NIGHTLY_STEP
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingest.contract import LineAccountingError
 from orchestration.ingest.duckdb_loader import load_days
@@ -15,8 +15,6 @@ from orchestration.privacy import (
     compact_warehouse,
     consent_excluded_messages,
 )
-
-WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 class RawEventsConfig(dg.Config):
@@ -58,9 +56,7 @@ LOAD_LOG = dg.AssetKey(["raw", "load_log"])
         ),
     ],
     name="raw__events",
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WAREHOUSE_POOL,
+    **NIGHTLY_STEP,
 )
 def raw_events(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: RawEventsConfig

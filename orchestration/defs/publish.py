@@ -4,10 +4,9 @@ import json
 
 import dagster as dg
 
-from orchestration.defs.dbt import cdp_dbt_models
+from orchestration.defs.dbt import dbt_model_keys
 from orchestration.defs.dbt_project import dbt_project
-from orchestration.defs.ingest import WAREHOUSE_POOL
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import NIGHTLY_STEP
 from orchestration.defs.resources import WarehouseResource
 from orchestration.publish import (
     dbt_descriptions,
@@ -19,19 +18,14 @@ from orchestration.publish import (
 PUBLISHED_MARTS = dg.AssetKey(["published", "marts"])
 
 # Every dbt model in schema `marts`: the publish step runs only when all of them succeeded.
-MART_KEYS = sorted(
-    (key for key in cdp_dbt_models.keys if key.path[0] == "marts"),
-    key=lambda key: key.to_user_string(),
-)
+MART_KEYS = dbt_model_keys("marts")
 
 
 @dg.asset(
     key=PUBLISHED_MARTS,
     group_name="marts",
     deps=MART_KEYS,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=WAREHOUSE_POOL,
+    **NIGHTLY_STEP,
     kinds={"duckdb", "parquet", "python"},
     owners=["team:data-engineering"],
     description=(

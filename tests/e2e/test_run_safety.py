@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from orchestration.definitions import defs
-from orchestration.defs.ingest import WAREHOUSE_POOL
+from orchestration.defs.partitions import WAREHOUSE_POOL
 from orchestration.defs.resources import WarehouseResource
 from orchestration.warehouse import WarehouseLockedError
 

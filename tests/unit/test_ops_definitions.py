@@ -5,7 +5,7 @@ import dagster as dg
 
 from orchestration.definitions import defs
 from orchestration.defs.freshness import NIGHTLY_FRESHNESS
-from orchestration.defs.ingest import WAREHOUSE_POOL
+from orchestration.defs.partitions import WAREHOUSE_POOL
 
 PUBLISHED = dg.AssetKey(["published", "marts"])
 
