@@ -18,7 +18,8 @@ must exist too. So renaming a command, an option, a module, a test file or a hea
 updating the docs fails here.
 This proves the commands parse, not that they work: that is the other suites' job.
 `cdp build` runs for real in tests/e2e/test_end_to_end.py, `cdp forget` and `cdp export` in
-tests/e2e/test_privacy.py, `cdp audiences` in tests/e2e/test_audiences.py and `cdp explain` in
+tests/e2e/test_privacy_erasure.py, `cdp audiences` in tests/e2e/test_audience_exports.py, `cdp ui`
+(on a stand-in for `dg dev`) in tests/unit/test_cli_ui.py and `cdp explain` in
 tests/dbt/test_identity_dbt.py; the nightly job behind `cdp build` and `cdp demo` runs in every
 tests/e2e suite.
 """
