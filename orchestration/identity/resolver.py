@@ -79,19 +79,13 @@ class CodedResolution:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+#: Run statistics of :func:`resolve_codes`, besides ``seconds``.
+STAT_KEYS = ("nodes", "customers", "messages", "distinct_identifier_sets",
+             "components_in_bulk", "components_ordered", "conflicts")
+
+
 def _stats(**kw: Any) -> dict[str, Any]:
-    stats: dict[str, Any] = {
-        "nodes": 0,
-        "customers": 0,
-        "messages": 0,
-        "distinct_identifier_sets": 0,
-        "components_in_bulk": 0,
-        "components_ordered": 0,
-        "conflicts": 0,
-        "seconds": 0.0,
-    }
-    stats.update(kw)
-    return stats
+    return {**dict.fromkeys(STAT_KEYS, 0), "seconds": 0.0, **kw}
 
 
 def _ranges(sizes: np.ndarray) -> np.ndarray:
