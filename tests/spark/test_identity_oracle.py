@@ -25,7 +25,7 @@ from spark.parity_support import SALT, dbt
 
 pytestmark = pytest.mark.spark
 
-CASES_PER_SHAPE = 3  # the SQL resolver runs rounds of Spark jobs: about 3 min a limit
+CASES_PER_SHAPE = 3  # Spark runs the SQL resolver in rounds of jobs: ~4 min for this file
 SELECTION = ["int_identity__resolution", "identity_graph", "identity_conflicts"]
 
 
