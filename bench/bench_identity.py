@@ -1,27 +1,22 @@
 """Benchmark of identity resolution on a synthetic, realistic graph.
 
     uv run python bench/bench_identity.py --links 10000000 [--seed 1] [--json out.json]
-        [--engine warehouse|python] [--fresh-strings] [--max-user-ids 1]
+        [--max-user-ids 1]
 
 Generates (vectorised, not timed) a long-format frame of exactly ``--links`` rows shaped
 like a web/app CDP: many small customers (1-5 anonymous ids, 0-1 user id, 0-1 email),
 anonymous page views, logins linking an anonymous id to a user id (and email), ~2% of
 customers on a shared device (two user ids in one component) and a few large components
 (kiosk browsers used by thousands of users, a test e-mail typed in by many users).
-Then resolves it and reports wall and CPU seconds, links/s, memory, and the stats.
 
-``--engine warehouse`` (the default; what ``cdp build`` runs on DuckDB): the frame is first
-written to a DuckDB table in a temporary file (not timed; DuckDB capped at
-``CDP_DUCKDB_MEMORY_LIMIT`` as in a build), then the timed step is
-:func:`orchestration.identity.warehouse.resolve_in_duckdb` plus writing its result table.
-``--engine python``: :func:`orchestration.identity.resolve` on the pandas frame.
+The frame is written to a DuckDB table in a temporary file (not timed; DuckDB capped at
+``CDP_DUCKDB_MEMORY_LIMIT`` as in a build); the timed step is what ``cdp build`` runs on
+DuckDB: :func:`orchestration.identity.warehouse.resolve_in_duckdb` plus writing its result
+table. Reports wall and CPU seconds, links/s, memory and the resolver's statistics.
 
 Memory: ``peak_rss_mb`` is the process's ``ru_maxrss`` (generation included);
-``peak_rss_resolve_mb`` is the peak during ``resolve`` alone (Linux VmHWM, reset just
-before); ``rss_input_frame_mb`` is the process with the input frame built. By default rows
-share one string object per distinct value (as a dictionary-decoded load gives);
-``--fresh-strings`` makes one object per row and cell, as DuckDB's ``.df()`` returns,
-which about doubles the input frame's memory.
+``peak_rss_resolve_mb`` is the peak during the timed step alone (Linux VmHWM, reset just
+before); ``rss_input_frame_mb`` is the process once the input is in DuckDB.
 """
 
 from __future__ import annotations
@@ -43,7 +38,6 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from orchestration import settings  # noqa: E402
-from orchestration.identity.resolver import resolve  # noqa: E402
 from orchestration.identity.warehouse import resolve_in_duckdb  # noqa: E402
 
 DAY_MS = 86_400_000
@@ -98,21 +92,8 @@ def _hexes(prefix: str, n: int, salt: int, chunk: int = 500_000) -> np.ndarray:
     return out
 
 
-def _fresh(values: np.ndarray, chunk: int = 1_000_000) -> np.ndarray:
-    """A copy with one new string object per row, as a DuckDB ``.df()`` fetch returns."""
-    out = np.empty(len(values), dtype=object)
-    for lo in range(0, len(values), chunk):
-        out[lo : lo + chunk] = [v.encode().decode() for v in values[lo : lo + chunk]]
-    return out
-
-
-def generate(links: int, seed: int = 1, fresh_strings: bool = False) -> pd.DataFrame:
-    """A frame of exactly ``links`` (message, identifier) rows.
-
-    By default rows share one string object per distinct value (as a dictionary-decoded
-    load gives); ``fresh_strings`` makes one object per row, as DuckDB's ``.df()`` does.
-    """
-    text = _fresh if fresh_strings else (lambda a: a)
+def generate(links: int, seed: int = 1) -> pd.DataFrame:
+    """A frame of exactly ``links`` (message, identifier) rows."""
     rng = np.random.default_rng(seed)
     rows_per_customer = 8.5
     n_cust = max(int(links / rows_per_customer * 1.1) + 10, 10)
@@ -230,11 +211,11 @@ def generate(links: int, seed: int = 1, fresh_strings: bool = False) -> pd.DataF
     event_at = (base + times[:used_msgs].astype("m8[ms]")).astype("M8[ns]")
 
     del times
-    frame = pd.DataFrame({"message_id": text(msg_ids[row_msg])})
+    frame = pd.DataFrame({"message_id": msg_ids[row_msg]})
     frame["event_at"] = event_at[row_msg]
     del msg_ids, event_at, row_msg
-    frame["identifier_type"] = text(node_type[row_node])
-    frame["identifier_value"] = text(values[row_node])
+    frame["identifier_type"] = node_type[row_node]
+    frame["identifier_value"] = values[row_node]
     return frame
 
 
@@ -243,55 +224,40 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--links", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-user-ids", type=int, default=1)
-    parser.add_argument(
-        "--fresh-strings",
-        action="store_true",
-        help="one string object per row (as DuckDB .df() returns) instead of shared ones",
-    )
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--engine", choices=["warehouse", "python"], default="warehouse")
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    frame = generate(args.links, args.seed, args.fresh_strings)
+    frame = generate(args.links, args.seed)
     gen_seconds = time.perf_counter() - t0
     links = len(frame)
     with tempfile.TemporaryDirectory() as tmp:
-        conn = None
-        if args.engine == "warehouse":
-            conn = duckdb.connect(str(Path(tmp) / "identity.duckdb"))
-            conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit()}'")
-            conn.execute("set preserve_insertion_order = false")
-            conn.register("generated", frame)
-            conn.execute("create table identifiers as select * from generated")
-            conn.unregister("generated")
-            del frame
+        conn = duckdb.connect(str(Path(tmp) / "identity.duckdb"))
+        conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit()}'")
+        conn.execute("set preserve_insertion_order = false")
+        conn.register("generated", frame)
+        conn.execute("create table identifiers as select * from generated")
+        conn.unregister("generated")
+        del frame
         gc.collect()
         rss_input = _current_rss_mb()
         generate_peak = _rss_mb()
         can_reset = _reset_peak()
 
         t1, c1 = time.perf_counter(), time.process_time()
-        if conn is not None:
-            resolved = resolve_in_duckdb(conn, "identifiers", args.max_user_ids)
-            conn.register("resolved", resolved)
-            conn.execute("create table resolution as select * from resolved")
-            stats = dict(zip(["nodes", "conflicts"], conn.execute(
-                "select count(*) filter (where record_type = 'node'), "
-                "count(*) filter (where record_type = 'conflict') from resolution"
-            ).fetchone() or (0, 0), strict=True))
-            conn.close()
-        else:
-            stats = resolve(frame, max_user_ids_per_customer=args.max_user_ids).stats
+        stats: dict[str, Any] = {}
+        resolved = resolve_in_duckdb(conn, "identifiers", args.max_user_ids, stats)
+        conn.register("resolved", resolved)
+        conn.execute("create table resolution as select * from resolved")
+        conn.close()
         seconds, cpu_seconds = time.perf_counter() - t1, time.process_time() - c1
         resolve_peak = _vm_hwm_mb() if can_reset else None
 
     report: dict[str, Any] = {
-        "engine": args.engine,
         "links": links,
         "seed": args.seed,
+        "max_user_ids": args.max_user_ids,
         "generate_seconds": round(gen_seconds, 2),
-        "fresh_strings": args.fresh_strings,
         "seconds": round(seconds, 2),
         "cpu_seconds": round(cpu_seconds, 2),
         "links_per_second": round(links / seconds),

@@ -1,7 +1,9 @@
 {#- Identity resolution in portable SQL: the `sql` implementation of int_identity__resolution.
 
-    Same rules and the same output as orchestration/identity/resolver.py (the `python` implementation,
-    the default on DuckDB); selected by the var `identity_resolver` (README, Identity resolution).
+    Same rules and the same output as the `python` implementation (the default on DuckDB:
+    orchestration/identity/warehouse.py numbers the input, orchestration/identity/resolver.py
+    states the rules and resolves); selected by the var `identity_resolver` (README, Identity
+    resolution).
     Written for dbt-spark, where Python models do not run: only dbt's cross-database macros and
     SQL that DuckDB and Spark SQL share (window functions, case, coalesce, least, min/max,
     create table as, insert into ... select). No recursive CTEs, no qualify, no list or struct
@@ -19,7 +21,8 @@
     1. messages ranked by (event time, message_id); identifiers numbered in priority order:
        user_id, email, anonymous_id, any other type, then value, then type.
     2. Every message becomes the set of its identifiers; sets of two or more, each at its
-       earliest message (a repeated set can never change anything: orchestration/identity/resolver.py).
+       earliest message (a repeated set can never change anything: see the docstring of
+       orchestration/identity/resolver.py).
     3. Connected components: min-label propagation over the sets with pointer jumping, to a
        fixed point. A component holding at most `max_user_ids_per_customer` user ids can never
        trigger merge protection: its customer is final.

@@ -6,13 +6,17 @@ identifier of the customer to its anchor, naming the message (id and time) of ea
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from orchestration.identifiers import normalise_identifier
-from orchestration.identity.resolver import explain_path
+
+#: Columns of the edge list :func:`explain_path` walks.
+EDGE_COLUMNS = ["a_type", "a_value", "b_type", "b_value", "message_id", "first_seen_at"]
 
 
 def explain_customer(warehouse: Path, identifier_type: str, value: str) -> dict[str, Any]:
@@ -100,3 +104,68 @@ def explain_customer(warehouse: Path, identifier_type: str, value: str) -> dict[
         "identifiers": rows,
         "conflicts": conflicts.to_dict("records"),
     }
+
+
+def explain_path(
+    edges: pd.DataFrame, start: tuple[str, str], anchor: tuple[str, str]
+) -> list[dict[str, Any]]:
+    """Shortest chain of messages joining ``start`` to ``anchor`` (both (type, value)).
+
+    ``edges`` is an undirected edge list with columns ``a_type, a_value, b_type, b_value,
+    message_id, first_seen_at``. Returns the hops from ``start`` towards ``anchor`` as dicts
+    ``from_type, from_value, to_type, to_value, message_id, first_seen_at``; ``[]`` when
+    ``start == anchor``. Where several edges join the same two identifiers the earliest
+    (first_seen_at, message_id) is used, and neighbours are visited in that order too, so
+    the path is deterministic. Raises ``ValueError`` if the two are not connected.
+    """
+    start = (str(start[0]), str(start[1]))
+    anchor = (str(anchor[0]), str(anchor[1]))
+    if start == anchor:
+        return []
+    missing = [c for c in EDGE_COLUMNS if c not in edges.columns]
+    if missing:
+        raise ValueError(f"explain_path: missing columns {missing}")
+    ordered = edges.sort_values(["first_seen_at", "message_id"], kind="stable")
+    adjacency: dict[tuple[str, str], dict[tuple[str, str], tuple[Any, Any]]] = {}
+    for at, av, bt, bv, mid, seen in zip(
+        ordered["a_type"],
+        ordered["a_value"],
+        ordered["b_type"],
+        ordered["b_value"],
+        ordered["message_id"],
+        ordered["first_seen_at"],
+        strict=True,
+    ):
+        a, b = (str(at), str(av)), (str(bt), str(bv))
+        if a == b:
+            continue
+        adjacency.setdefault(a, {}).setdefault(b, (mid, seen))
+        adjacency.setdefault(b, {}).setdefault(a, (mid, seen))
+    previous: dict[tuple[str, str], tuple[str, str]] = {start: start}
+    queue: deque[tuple[str, str]] = deque([start])
+    while queue and anchor not in previous:
+        here = queue.popleft()
+        for nxt in adjacency.get(here, {}):
+            if nxt not in previous:
+                previous[nxt] = here
+                queue.append(nxt)
+    if anchor not in previous:
+        raise ValueError(f"explain_path: {start} is not connected to {anchor}")
+    path = [anchor]
+    while path[-1] != start:
+        path.append(previous[path[-1]])
+    path.reverse()
+    hops = []
+    for a, b in zip(path[:-1], path[1:], strict=True):
+        mid, seen = adjacency[a][b]
+        hops.append(
+            {
+                "from_type": a[0],
+                "from_value": a[1],
+                "to_type": b[0],
+                "to_value": b[1],
+                "message_id": mid,
+                "first_seen_at": seen,
+            }
+        )
+    return hops

@@ -1,32 +1,37 @@
 """Identity resolution inside DuckDB: strings stay in the warehouse, Python sees integers.
 
 The dbt model `int_identity__resolution` (DuckDB target) calls :func:`resolve_in_duckdb`.
-The warehouse numbers what the resolver needs ordered, exactly as :func:`resolve` orders
-it: identifiers in priority order (type priority, value, type) and messages in processing
-order (event time, message id; a message's time is its earliest ``event_at``). Python gets
-two integer columns per input row, runs :func:`resolve_codes`, and hands back integers; the
-warehouse joins the strings back and computes ``customer_id`` (sha256 of the anchor).
+The warehouse numbers what the resolver needs ordered: identifiers in priority order (type
+priority, value, type) and messages in processing order (event time, message id; a message's
+time is its earliest ``event_at``). Python gets two integer columns per input row, runs
+:func:`~orchestration.identity.resolver.resolve_codes` (the rules are in its module docstring),
+and hands back integers; the warehouse joins the strings back and computes ``customer_id``
+(sha256 of the anchor).
 
 At 10 M events this keeps the resolver's memory to a few integer arrays instead of a
-pandas frame of ~25 M rows of Python strings (several GB), and the result rows are
-:func:`resolve`'s (``tests/test_identity_warehouse.py`` compares them on random graphs).
+pandas frame of ~25 M rows of Python strings (several GB). ``tests/unit/test_identity.py``
+checks every rule through this function and ``tests/unit/test_identity_warehouse.py``
+compares it with an independent reference (``tests/support/identity_oracle.py``) on random
+graphs.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from orchestration.identity.resolver import (
+from orchestration.identity.resolver import resolve_codes
+from orchestration.identity.rules import (
     CONFLICT_COLUMNS,
     INPUT_COLUMNS,
     NODE_COLUMNS,
-    OTHER_PRIORITY,
     RULE_MAX_USER_IDS,
-    TYPE_PRIORITY,
     USER_ID,
-    resolve_codes,
+    customer_id_sql,
+    priority_sql,
 )
 from orchestration.sql import literal
 
@@ -36,11 +41,6 @@ OUTPUT_COLUMNS = ["record_type", *NODE_COLUMNS] + [
 ]
 
 _PREFIX = "cdp_identity_"
-
-
-def _priority_sql(column: str) -> str:
-    whens = " ".join(f"when {literal(t)} then {p}" for t, p in TYPE_PRIORITY.items())
-    return f"case {column} {whens} else {OTHER_PRIORITY} end"
 
 
 def _encode(conn: duckdb.DuckDBPyConnection, source: str) -> None:
@@ -56,7 +56,7 @@ def _encode(conn: duckdb.DuckDBPyConnection, source: str) -> None:
         create or replace temp table {_PREFIX}nodes as
         select
             (row_number() over (
-                order by {_priority_sql('identifier_type')}, identifier_value, identifier_type
+                order by {priority_sql('identifier_type')}, identifier_value, identifier_type
             ) - 1)::bigint as node,
             identifier_type,
             identifier_value,
@@ -99,17 +99,26 @@ def _fetch_codes(
 
 
 def resolve_in_duckdb(
-    conn: duckdb.DuckDBPyConnection, source: str, max_user_ids_per_customer: int = 1
+    conn: duckdb.DuckDBPyConnection,
+    source: str,
+    max_user_ids_per_customer: int = 1,
+    stats: dict[str, Any] | None = None,
 ) -> duckdb.DuckDBPyRelation:
     """Resolve the identifiers in ``source`` (a table or view with :data:`INPUT_COLUMNS`).
 
     Returns a relation with :data:`OUTPUT_COLUMNS`: one ``node`` row per identifier and one
-    ``conflict`` row per link set aside, in :func:`resolve`'s canonical order. It reads
-    temp tables of ``conn``, so materialise it on the same connection.
+    ``conflict`` row per link set aside, in the resolver's canonical order (nodes by first
+    message, then priority; conflicts by message, then in the order set aside). It reads temp
+    tables of ``conn``, so materialise it on the same connection. A null in any input column
+    raises ``ValueError`` naming the column. ``stats``, when given, is filled with the
+    resolver's run statistics (nodes, customers, messages, distinct identifier sets,
+    components resolved in bulk and in order, conflicts, seconds).
     """
     _encode(conn, source)
     message, node, is_user, times = _fetch_codes(conn, source)
     solved = resolve_codes(message, node, is_user, times, max_user_ids_per_customer)
+    if stats is not None:
+        stats.update(solved.stats)
     del message, node, is_user, times
     nodes = pd.DataFrame(
         {
@@ -134,8 +143,7 @@ def resolve_in_duckdb(
                 'node' as record_type,
                 n.identifier_type,
                 n.identifier_value,
-                'c_' || left(sha256(a.identifier_type || ':' || a.identifier_value), 20)
-                    as customer_id,
+                {customer_id_sql('a.identifier_type', 'a.identifier_value')} as customer_id,
                 a.identifier_type as anchor_type,
                 a.identifier_value as anchor_value,
                 f.event_at as first_seen_at,

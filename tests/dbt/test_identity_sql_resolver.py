@@ -1,17 +1,17 @@
 """The portable SQL identity resolver gives exactly the rows of the Python resolver.
 
 `int_identity__resolution` has two implementations, selected by the dbt var
-`identity_resolver`: the Python model (orchestration/identity/resolver.py; the default on DuckDB) and
-the SQL model (macros/identity_resolution.sql; the default on Spark). One warehouse holds every
-identity fixture at once, with disjoint identifiers, so each resolver is built once per user-id
-limit:
+`identity_resolver`: the Python model (orchestration/identity/warehouse.py and resolver.py; the
+default on DuckDB) and the SQL model (macros/identity_resolution.sql; the default on Spark). One
+warehouse holds every identity fixture at once, with disjoint identifiers, so each resolver is
+built once per user-id limit:
 
-* the Segment dumps of tests/test_identity_dbt.py (`scenario()`: chain, kiosk, junk, alias),
-  loaded and staged like any day;
+* the Segment dumps of tests/dbt/test_identity_dbt.py (`support.identity_messages.scenario()`:
+  chain, kiosk, junk, alias), loaded and staged like any day;
 * generator data (orchestration/generator/, about 3,000 events, two shared kiosk browsers);
-* every input frame of tests/test_identity.py (the hand-made cases and the random cases of its
-  reference test), each with its own prefix, written straight into
-  intermediate.int_identity__message_identifiers, the resolvers' input.
+* the input frames of tests/unit/test_identity.py and tests/unit/test_identity_warehouse.py
+  (the hand-made cases and random cases, support.identity_cases), each with its own prefix,
+  written straight into intermediate.int_identity__message_identifiers, the resolvers' input.
 
 Both resolvers are built on the same input and `int_identity__resolution`,
 `marts.identity_graph` and `marts.identity_conflicts` are compared row for row, at the default
@@ -36,8 +36,8 @@ from support.dbt_project import (
     query,
     write_dump,
 )
-from test_identity import BX, KIOSK, A, B, K, Message, frame, random_messages
-from test_identity_dbt import scenario
+from support.identity_cases import BX, KIOSK, A, B, K, Message, frame, random_messages
+from support.identity_messages import scenario
 
 from orchestration.generator import generate
 
@@ -58,7 +58,8 @@ TANGLED_CASES = 300
 
 
 def unit_fixtures() -> list[list[Message]]:
-    """The input of every resolver test in tests/test_identity.py, in its order."""
+    """The rule tests' inputs (tests/unit/test_identity.py, in its original order) and seeded
+    random cases (as the reference tests of tests/unit/test_identity_warehouse.py draw them)."""
     anon = [("anonymous_id", f"anon{i}") for i in (1, 2, 3)]
     email, user = ("email", "e@x"), ("user_id", "u1")
     k1, k2 = ("anonymous_id", "K1"), ("anonymous_id", "K2")
@@ -89,9 +90,9 @@ def unit_fixtures() -> list[list[Message]]:
     rng = random.Random(7)
     cases.append(random_messages(rng, n_messages=60))  # shuffled-rows test
     rng = random.Random(11)
-    cases.append(random_messages(rng, n_messages=80))  # hash-seed test
+    cases.append(random_messages(rng, n_messages=80))
     rng = random.Random(3)
-    cases += [random_messages(rng, n_messages=30) for _ in range(15)]  # tie-sort test
+    cases += [random_messages(rng, n_messages=30) for _ in range(15)]
     for max_user_ids in (1, 2):  # the naive-reference test, both limits
         rng = random.Random(max_user_ids)
         cases += [random_messages(rng, n_messages=rng.randint(1, 40)) for _ in range(100)]

@@ -1,9 +1,10 @@
 """Identity resolution: identifiers -> customers with merge protection.
 
-The algorithm lives in `orchestration.identity` (plain Python, unit-tested). This model runs
-it through `orchestration.identity.warehouse.resolve_in_duckdb`: DuckDB numbers the
-identifiers and messages of `int_identity__message_identifiers` in the order the rules need,
-the resolver sees only integer arrays, and DuckDB joins the strings back. Both outputs go in
+The rules and the algorithm live in `orchestration/identity/resolver.py` (plain Python,
+unit-tested through this same entry point). This model runs it through
+`orchestration.identity.warehouse.resolve_in_duckdb`: DuckDB numbers the identifiers and
+messages of `int_identity__message_identifiers` in the order the rules need, the resolver
+(`resolve_codes`) sees only integer arrays, and DuckDB joins the strings back. Both outputs go in
 one table, told apart by `record_type`:
 
 * `node`     one row per identifier with its customer (-> marts.identity_graph)
