@@ -11,22 +11,24 @@ Two purposes, two families of functions; both keep the outputs they always had:
   macros, they trim spaces only (SQL `trim`) and count ASCII digits only (`[0-9]`).
   A phone key is "+" (when written) and digits, at least MIN_PHONE_DIGITS of them.
 * **Customer match** (`customer_match_*`): what Google Ads Customer Match and Meta custom
-  audiences hash: email trimmed and lower-cased (no Gmail dot removal), phone in E.164 with a
-  default country code for national numbers (dbt var `audience_phone_country_code`).
+  audiences hash: email trimmed and lower-cased (no Gmail dot removal), phone in E.164 parsed
+  by the `phonenumbers` package (Google's libphonenumber rules: trunk prefixes, "(0)",
+  extensions), national numbers in the default country of the dbt var
+  `audience_phone_country_code`.
 
 Junk values (placeholders such as "null", "test@test.com") come from the seed
 `seeds/junk_identifiers.csv`, read by `junk_values()` only; the dbt macros read the same seed.
 
-Why our own E.164 rule rather than the `phonenumbers` package: with default region US,
-`phonenumbers` reads "0044 20 7946 0958" as a US national number (the US international prefix
-is 011, not 00) and yields "+100442079460958", where tests/unit/test_identifiers.py pins
-"+442079460958". Every other pinned case agrees.
+A leading "00" is read as the international prefix whatever the default country (as most of
+the world dials it; `phonenumbers` alone would read "0044 20 7946 0958" as a US number).
 """
 
 from __future__ import annotations
 
 import csv
 from functools import cache
+
+import phonenumbers
 
 from orchestration import settings
 
@@ -140,29 +142,21 @@ def customer_match_email(value: str | None) -> str | None:
 
 def customer_match_phone(value: str | None, country_code: str = DEFAULT_PHONE_COUNTRY_CODE
                          ) -> str | None:
-    """E.164: '+', country code and subscriber number, digits only; None when unusable.
+    """E.164 ('+', country code, national number); None when not a possible phone number.
 
-    `+44 20 7946 0958` and `0044 20 7946 0958` keep their country code; a number without one
-    is a national number of `country_code`: `(555) 123-4567` -> `+15551234567`,
-    `1-555-123-4567` -> `+15551234567` (already starts with the code and is long enough),
-    `+44 (0)20 7946 0958` -> `+442079460958`, and
-    for code 44 `020 7946 0958` -> `+442079460958` (trunk 0 dropped).
+    `+44 20 7946 0958`, `0044 20 7946 0958` and `+44 (0)20 7946 0958` keep their country code;
+    a number without one is a national number of `country_code`: `(555) 123-4567` ->
+    `+15551234567`, for code 44 `020 7946 0958` -> `+442079460958` (trunk 0 dropped), for code
+    39 `06 1234 5678` -> `+390612345678` (Italy keeps its leading 0); extensions are dropped.
     """
     text = (value or "").strip()
-    if text.startswith(("+", "00")):
-        text = text.replace("(0)", "")  # "+44 (0)20 ...": the trunk 0 is not dialled
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if not digits:
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    region = phonenumbers.region_code_for_country_code(int(country_code))
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
         return None
-    if text.startswith("+"):
-        number = digits
-    elif digits.startswith("00"):
-        number = digits[2:]
-    elif digits.startswith(country_code) and len(digits) - len(country_code) >= 10:
-        number = digits
-    else:
-        number = country_code + digits.lstrip("0")
-    # E.164: at most 15 digits; fewer than 8 is no full international number.
-    if not 8 <= len(number) <= 15 or number.startswith("0"):
+    if not phonenumbers.is_possible_number(number):
         return None
-    return "+" + number
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

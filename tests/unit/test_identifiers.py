@@ -157,4 +157,8 @@ def test_phones_are_normalised_to_e164_before_hashing():
     assert customer_match_phone("+44 (0)20 7946 0958") == "+442079460958"
     assert customer_match_phone("020 7946 0958", country_code="44") == "+442079460958"
     assert customer_match_phone("12345") is None and customer_match_phone("") is None
+    # libphonenumber's rules: Italy keeps its leading 0, extensions are not part of the number
+    assert customer_match_phone("06 1234 5678", country_code="39") == "+390612345678"
+    assert customer_match_phone("555.123.4567 ext. 89") == "+15551234567"
+    assert customer_match_phone("+1234567") is None  # too short for +1
     assert customer_match_row(None, "n/a") is None
