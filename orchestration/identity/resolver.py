@@ -36,14 +36,11 @@ Rules
 
 Algorithm
 ---------
-1. Rows are sorted by (message, node) and every message becomes the sorted set of its nodes,
-   which is its identifiers in priority order. Messages with one identifier link nothing.
-   Messages carrying the same set as an earlier one are dropped: when a set S is first
-   applied, the procedure sets aside its k lowest-priority identifiers r1..rk (r1 the lowest)
-   and merges the rest. Customers only ever grow, so later the union of the customers of S
-   minus r1..rj (j < k) holds at least as many user ids as before and is still not allowed,
-   while the kept identifiers already share one (valid) customer. Applying S again therefore
-   sets aside exactly the same identifiers and merges nothing: it can never change the state.
+1. Every message becomes the sorted set of its nodes (its identifiers in priority order);
+   one identifier links nothing. A set equal to an earlier message's is dropped: the first
+   time, S set aside its lowest-priority identifiers r1..rk and merged the rest; customers
+   only grow, so S minus r1..rj (j < k) is still not allowed later while the kept ones
+   already share a customer: applying S again sets aside the same and merges nothing.
 2. Connected components over all distinct sets, in bulk
    (``scipy.sparse.csgraph.connected_components`` over star edges of every set). A customer
    is always a subset of one component, so a component holding at most
