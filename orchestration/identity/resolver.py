@@ -30,9 +30,8 @@ Rules
 * Anchor of a customer: its identifier with the earliest ``first_seen_at``; ties by the
   priority order above. ``customer_id = 'c_' + sha256(f"{anchor_type}:{anchor_value}")[:20]``
   (hex; computed where the strings are, :func:`~orchestration.identity.rules.customer_id_sql`).
-* Output order is canonical, so the same rows in any order give the same result: nodes by
-  first appearance (their first message), then priority; conflicts by message, then in the
-  order their identifiers were set aside.
+* Output order is canonical (rows in any order give the same result): nodes by first message,
+  then priority; conflicts by message, then in the order their identifiers were set aside.
 
 Algorithm
 ---------
@@ -47,8 +46,7 @@ Algorithm
    ``max_user_ids_per_customer`` user ids can never trigger the rule: it is final.
 3. Only components with more user ids than allowed are re-run, with an ordered union-find
    (path compression, union by size, user-id count per root) over their sets in message
-   order. This loop is the only non-vectorised part, and it touches only those components.
-4. Node statistics and anchors are computed vectorised (``ufunc.at``, ``bincount``).
+   order: the only non-vectorised part. 4. Node statistics and anchors, vectorised.
 """
 
 from __future__ import annotations
