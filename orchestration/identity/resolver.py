@@ -40,13 +40,12 @@ Algorithm
    time, S set aside its lowest-priority identifiers r1..rk and merged the rest; customers
    only grow, so S minus r1..rj (j < k) is still not allowed later while the kept ones
    already share a customer: applying S again sets aside the same and merges nothing.
-2. Connected components over all distinct sets, in bulk
-   (``scipy.sparse.csgraph.connected_components`` over star edges of every set). A customer
-   is always a subset of one component, so a component holding at most
+2. Connected components of all distinct sets in bulk (scipy's ``connected_components`` over
+   star edges). A customer lies within one component, so a component with at most
    ``max_user_ids_per_customer`` user ids can never trigger the rule: it is final.
-3. Only components with more user ids than allowed are re-run, with an ordered union-find
-   (path compression, union by size, user-id count per root) over their sets in message
-   order: the only non-vectorised part. 4. Node statistics and anchors, vectorised.
+3. Only components with more user ids are re-run, with an ordered union-find (path
+   compression, union by size, user ids per root) over their sets in message order.
+4. Node statistics and anchors, vectorised (``ufunc.at``, ``bincount``).
 """
 
 from __future__ import annotations
