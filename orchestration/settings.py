@@ -11,6 +11,7 @@ values as arguments. The one thing written back is the environment of the dbt pr
 | CDP_WAREHOUSE | data/warehouse.duckdb | the DuckDB warehouse |
 | CDP_PUBLISH | analytics.duckdb next to the warehouse | read-only copy of the marts for BI |
 | CDP_EXPORT_DIR | exports next to the warehouse | audience files |
+| CDP_LOG_DIR | logs next to the warehouse | the full log of every `cdp build` |
 | CDP_START_DATE | 2015-01-01 | first day of the daily partitions |
 | CDP_DUCKDB_MEMORY_LIMIT | 2GB | DuckDB's memory cap (loader, dbt, publish) |
 | CDP_MAX_IDENTIFIERS_PER_CUSTOMER | 50 | identity check: above this, a likely over-merge |
@@ -87,6 +88,13 @@ def export_dir(warehouse: Path | None = None) -> Path:
     if _get("CDP_EXPORT_DIR"):
         return _path("CDP_EXPORT_DIR", DEFAULT_EXPORT_DIR)
     return _beside(warehouse or warehouse_path(), DEFAULT_EXPORT_DIR)
+
+
+def log_dir(warehouse: Path | None = None) -> Path:
+    """CDP_LOG_DIR, else `logs` next to the warehouse (data/logs by default)."""
+    if _get("CDP_LOG_DIR"):
+        return _path("CDP_LOG_DIR", "data/logs")
+    return _beside(warehouse or warehouse_path(), "data/logs")
 
 
 def privacy_salt() -> str | None:

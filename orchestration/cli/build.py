@@ -13,7 +13,13 @@ from rich.table import Table
 from orchestration import settings
 from orchestration.build_state import project_fingerprint, record_build, up_to_date_since
 from orchestration.cli.common import CdpError, console, use_paths
+from orchestration.cli.progress import BuildOutput, log_path
 from orchestration.warehouse import WarehouseLockedError, connect
+
+verbose_option = click.option(
+    "-v", "--verbose", is_flag=True,
+    help="Stream every log line (the log file of the build gets them anyway).",
+)
 
 
 @click.command()
@@ -56,17 +62,19 @@ def generate(
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None,
               help="DuckDB file (default: CDP_WAREHOUSE, else data/warehouse.duckdb).")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
-def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool) -> None:
+@verbose_option
+def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool, verbose: bool) -> None:
     """Load every day folder found and run the dbt build, through the nightly Dagster job."""
     raw, wh = use_paths(raw_dir, warehouse)
-    run_build(raw, wh, full_refresh=full_refresh)
+    run_build(raw, wh, full_refresh=full_refresh, verbose=verbose)
 
 
 @click.command()
 @click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True)
 @click.option("--customers", type=click.IntRange(1), default=2000, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
-def demo(days: int, customers: int, seed: int) -> None:
+@verbose_option
+def demo(days: int, customers: int, seed: int, verbose: bool) -> None:
     """Generate a sample dump into CDP_RAW_DIR (if it is empty), then build everything."""
     from orchestration.generator import generate as run_generator
     from orchestration.ingest.folders import find_day_folders
@@ -81,7 +89,7 @@ def demo(days: int, customers: int, seed: int) -> None:
             f"  {stats.lines:,} lines: {stats.events:,} events, {stats.duplicates:,} duplicate "
             f"retries, {stats.malformed:,} malformed lines"
         )
-    run_build(raw, wh, full_refresh=False)
+    run_build(raw, wh, full_refresh=False, verbose=verbose)
 
     console.print(
         "\nnext: open the Dagster UI on this run with [bold]uv run cdp ui[/], read the marts "
@@ -91,7 +99,7 @@ def demo(days: int, customers: int, seed: int) -> None:
     )
 
 
-def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
+def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool = False) -> None:
     """Run the nightly job in-process over the day folders under `raw` that are new or
     changed since they were loaded (every folder on a first build or a full refresh)."""
     from orchestration.defs.runner import BuildFailed, plan_days, run_nightly_job
@@ -114,14 +122,20 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool) -> None:
         f"{days[0]} .. {days[-1]}" + (" (new or changed folders only)" if only_changed else "")
     )
     _quiet_library_loggers()
+    log = log_path(settings.log_dir(warehouse))
     try:
-        summary = run_nightly_job(raw, warehouse, days, full_refresh=full_refresh,
-                                  only_changed_days=only_changed, echo=_echo)
+        with BuildOutput(log, verbose=verbose) as output:
+            summary = run_nightly_job(raw, warehouse, days, full_refresh=full_refresh,
+                                      only_changed_days=only_changed, echo=output.echo,
+                                      on_step=output.step)
     except BuildFailed as exc:
-        raise CdpError(str(exc)) from None
+        raise CdpError(f"{exc}\n(full log: {log})") from None
     with connect(warehouse) as conn:
         record_build(conn, fingerprint, days, summary["seconds"])
     _print_summary(summary)
+    # paths unwrapped, so they can be copied from any terminal
+    console.print(f"published: {summary.get('published') or '-'}\nfull log: {log}",
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 def _up_to_date_since(raw: Path, warehouse: Path, fingerprint: str) -> dt.datetime | None:
@@ -140,10 +154,6 @@ def _up_to_date_since(raw: Path, warehouse: Path, fingerprint: str) -> dt.dateti
             )
     except WarehouseLockedError as exc:
         raise CdpError(str(exc)) from None
-
-
-def _echo(line: str) -> None:
-    console.print(line, markup=False)
 
 
 def _quiet_library_loggers() -> None:

@@ -58,9 +58,11 @@ def build_run_config(full_refresh: bool, only_changed_days: bool = False) -> dic
     }
 
 
-def cli_logger(echo: Callable[[str], None]) -> dg.LoggerDefinition:
-    """A Dagster logger for the terminal: the steps' own messages (per day, per dbt model),
-    warnings and errors, without the engine's debug events."""
+def cli_logger(
+    echo: Callable[[str], None], on_step: Callable[[str], None] | None = None
+) -> dg.LoggerDefinition:
+    """A Dagster logger for `cdp build`: the steps' own messages (per day, per dbt model),
+    warnings and errors, without the engine's debug events; `on_step` hears each step key."""
 
     class _Handler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -69,6 +71,8 @@ def cli_logger(echo: Callable[[str], None]) -> dg.LoggerDefinition:
                 return
             message = meta.get("orig_message") or record.getMessage()
             step = meta.get("step_key") or ""
+            if on_step is not None and step:
+                on_step(step)
             prefix = "" if step in ("", "raw__events", DBT_OP) else f"[{step}] "
             level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
             echo(f"  {level}{prefix}{message}")
@@ -92,6 +96,7 @@ def run_nightly_job(
     full_refresh: bool = False,
     only_changed_days: bool = False,
     echo: Callable[[str], None] = print,
+    on_step: Callable[[str], None] | None = None,
 ) -> dict:
     """Load `days` (a contiguous partition range from the first to the last) and build dbt.
 
@@ -110,7 +115,7 @@ def run_nightly_job(
         echo("  pending erasure touches sessions of other visitors: full refresh of dbt models")
         full_refresh = True
     defs = build_definitions(WarehouseResource(warehouse=str(warehouse), raw_dir=str(raw_dir)))
-    job = defs.resolve_job_def(NIGHTLY_JOB).with_logger_defs({"cli": cli_logger(echo)})
+    job = defs.resolve_job_def(NIGHTLY_JOB).with_logger_defs({"cli": cli_logger(echo, on_step)})
     with build_instance() as instance:
         result = job.execute_in_process(
             instance=instance,

@@ -1,6 +1,8 @@
 """End to end through Dagster: generated dumps -> nightly job in-process -> marts."""
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -98,7 +100,15 @@ def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path, monkeypatch):
         (raw / day).symlink_to(raw_all / day, target_is_directory=True)
     warehouse = tmp_path / "w.duckdb"
     args = ["build", "--raw-dir", str(raw), "--warehouse", str(warehouse)]
-    assert CliRunner().invoke(main, args).exit_code == 0
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    # quiet: the summary on the terminal, every line of dbt and Dagster in the log file
+    assert len(first.output.splitlines()) <= 40, first.output
+    assert not re.search(r"\d+ of \d+ (START|OK|PASS)", first.output)  # dbt's node lines
+    assert "Running dbt command" not in first.output
+    log = Path(first.output.split("full log: ")[1].split()[0])
+    assert log.parent == tmp_path / "logs"
+    assert "Completed successfully" in log.read_text()
     (raw / days[-1]).symlink_to(raw_all / days[-1], target_is_directory=True)
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -116,7 +126,7 @@ def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path, monkeypatch):
     # a changed project file with no new dump: the job runs over the last day, which is kept
     # as loaded and not reported missing
     monkeypatch.setattr("orchestration.cli.build.project_fingerprint", lambda: "changed")
-    result = CliRunner().invoke(main, args)
+    result = CliRunner().invoke(main, [*args, "-v"])  # -v: the log lines on the terminal too
     assert result.exit_code == 0, result.output
     assert "1 day folder(s) unchanged since loaded: kept" in result.output
     assert "no such folder" not in result.output
