@@ -19,12 +19,15 @@ class WarehouseLockedError(duckdb.IOException):
     """Another process holds the warehouse file (DuckDB allows one writing process)."""
 
 
+LOCKED = "is locked by another process"
+
+
 def locked_message(path: Path, error: BaseException) -> str:
     """What to tell the user when DuckDB cannot lock the warehouse file."""
     holder = re.search(r"held in (.+?) \(PID (\d+)\)", str(error))
     by = f" (pid {holder.group(2)}, {holder.group(1)})" if holder else ""
     return (
-        f"warehouse {path} is locked by another process{by}: a build or a BI tool holds it; "
+        f"warehouse {path} {LOCKED}{by}: a build or a BI tool holds it; "
         "BI tools should read the published file CDP_PUBLISH "
         f"(default {settings.DEFAULT_PUBLISH}), never the warehouse. DuckDB said: {error}"
     )

@@ -116,7 +116,10 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool =
             "(--full-refresh rebuilds anyway)"
         )
         return
-    days, only_changed = plan_days(raw, warehouse, full_refresh)
+    try:
+        days, only_changed = plan_days(raw, warehouse, full_refresh)
+    except WarehouseLockedError as exc:
+        raise CdpError(str(exc)) from None
     console.print(
         f"building {warehouse} from {raw}: {len(found)} day folder(s), run over "
         f"{days[0]} .. {days[-1]}" + (" (new or changed folders only)" if only_changed else "")

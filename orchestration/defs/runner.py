@@ -15,6 +15,7 @@ from orchestration.defs.instance import build_instance
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingest.duckdb_loader import loaded_fingerprints
 from orchestration.ingest.folders import changed_days, find_day_folders
+from orchestration.warehouse import LOCKED, connect
 
 NIGHTLY_JOB = "cdp_nightly"
 DBT_OP = "cdp_dbt_models"
@@ -42,7 +43,7 @@ def plan_days(raw_dir: Path, warehouse: Path, full_refresh: bool) -> tuple[list[
     days = find_day_folders(raw_dir)
     if full_refresh or not warehouse.exists() or not days:
         return days, False
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with connect(warehouse, read_only=True) as conn:  # a held lock: WarehouseLockedError
         changed = changed_days(raw_dir, loaded_fingerprints(conn))
     return (changed or days[-1:]), True
 
@@ -74,7 +75,11 @@ def cli_logger(
             if on_step is not None and step:
                 on_step(step)
             prefix = "" if step in ("", "raw__events", DBT_OP) else f"[{step}] "
-            level = "" if record.levelno < logging.WARNING else f"{record.levelname.lower()}: "
+            # The engine's own failure events (a step failed, its dependants skipped) repeat the
+            # cause the build reports at the end: logged, but not marked loud.
+            loud = (record.levelno >= logging.WARNING and meta.get("dagster_event") is None
+                    and not message.startswith("Dependencies for step"))
+            level = f"{record.levelname.lower()}: " if loud else ""
             echo(f"  {level}{prefix}{message}")
 
     @dg.logger(description="Terse progress for `cdp build`.")
@@ -185,7 +190,6 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
 
 
 def _erasures_need_full_refresh(warehouse: Path) -> bool:
-    import duckdb
 
     from orchestration.privacy import PrivacyError, erasures_need_full_refresh
 
@@ -200,7 +204,6 @@ def _erasures_need_full_refresh(warehouse: Path) -> bool:
 def _consent_excluded_total(warehouse: Path) -> int:
     """Messages kept out of the analytics marts for refused consent (all days), read from
     intermediate.int_privacy__consent_excluded once dbt has let go of the warehouse."""
-    import duckdb
 
     try:
         with duckdb.connect(str(warehouse), read_only=True) as conn:
@@ -213,10 +216,16 @@ def _consent_excluded_total(warehouse: Path) -> int:
 
 
 def _failure_message(result: dg.ExecuteInProcessResult, summary: dict) -> str:
+    """The causes, one line each; a warehouse held by another process first and alone (the
+    steps it stopped say nothing more)."""
     lines = []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            lines.append(f"step {event.step_key} failed: {_error_text(event)}")
+            text = _error_text(event)
+            if LOCKED in text:  # without Dagster's "module.ErrorClass: " in front
+                line = next(line for line in text.splitlines() if LOCKED in line)
+                return line[line.find("warehouse "):]
+            lines.append(f"step {event.step_key} failed: {text}")
     if summary["failed_checks"]:
         lines.append("failed checks: " + ", ".join(summary["failed_checks"]))
     return "\n".join(lines) or "the nightly job failed"

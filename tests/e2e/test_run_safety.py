@@ -3,6 +3,7 @@ Dagster instance template that queues runs instead of letting them collide."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import textwrap
@@ -112,3 +113,68 @@ def test_every_step_that_writes_the_warehouse_is_in_the_warehouse_pool():
     pools = {node.name: node.definition.pool for node in job.graph.nodes}
     for step in ("raw__events", "cdp_dbt_models", "published__marts"):
         assert pools[step] == WAREHOUSE_POOL, step
+
+
+def _assert_one_clear_line(result) -> None:
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "Execution of step" not in result.output
+    lines = result.output.strip().splitlines()
+    errors = [i for i, line in enumerate(lines) if line.startswith("error:")]
+    assert len(errors) == 1, result.output  # one error, the cause
+    assert lines[errors[0]].startswith("error: warehouse ")
+    assert "is locked by another process" in " ".join(lines[errors[0]:])
+    # before it at most the line (wrapped) that says what the build was going to do
+    assert all(line.startswith("building ") or not line.startswith(" ")
+               for line in lines[:errors[0]][:1]), result.output
+    assert "Dependencies for step" not in result.output and "warning:" not in result.output
+
+
+def test_a_build_against_a_warehouse_another_process_holds_says_so_in_one_line(
+    locked_warehouse, tmp_path
+):
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+    from orchestration.generator import generate
+
+    path, _ = locked_warehouse
+    generate(tmp_path / "raw", days=1, customers=5, seed=1, start=dt.date(2026, 3, 1))
+    result = CliRunner().invoke(
+        main, ["build", "--raw-dir", str(tmp_path / "raw"), "--warehouse", str(path)]
+    )
+    _assert_one_clear_line(result)
+
+
+def test_a_lock_taken_while_the_build_runs_is_the_first_and_only_cause(tmp_path, monkeypatch):
+    """Another build takes the warehouse after this one planned its days: the job's steps
+    fail on the lock, and the cause is printed first, once, without the steps' noise."""
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+    from orchestration.defs import runner
+    from orchestration.generator import generate
+
+    generate(tmp_path / "raw", days=1, customers=5, seed=1, start=dt.date(2026, 3, 1))
+    path = tmp_path / "warehouse.duckdb"
+    holders = []
+    plan = runner.plan_days
+
+    def plan_then_lose_the_lock(*args, **kwargs):
+        days = plan(*args, **kwargs)
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "holding"
+        holders.append(holder)
+        return days
+
+    monkeypatch.setattr(runner, "plan_days", plan_then_lose_the_lock)
+    try:
+        result = CliRunner().invoke(
+            main, ["build", "--raw-dir", str(tmp_path / "raw"), "--warehouse", str(path)]
+        )
+    finally:
+        for holder in holders:
+            holder.stdin.close()
+            holder.wait(timeout=30)
+    assert holders, "the build never got to plan its days"
+    _assert_one_clear_line(result)
