@@ -173,8 +173,9 @@ def _print_summary(summary: dict) -> None:
         ("duplicates", "duplicates"), ("quarantined", "quarantined"),
         ("suppressed (erased ids)", "suppressed"), ("erasures completed", "erasures_completed"),
         ("rows erased", "rows_erased"), ("consent-excluded msgs", "consent_excluded"),
-        ("models built", "models_built"), ("tests passed", "tests_passed"),
-        ("tests warned", "tests_warned"), ("seconds", "seconds"),
+        ("models built", "models_built"), ("checks passed", "tests_passed"),
+        ("checks warned", "tests_warned"), ("checks failed", "tests_failed"),
+        ("wall time (s)", "seconds"),
     ]:
         value = summary.get(key, 0)
         table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
