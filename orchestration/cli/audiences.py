@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from orchestration.cli.common import CdpError, console, locked_message, use_paths
+from orchestration.cli.common import CdpError, console, use_paths, warehouse_error
+from orchestration.warehouse import connect
 
 
 @click.command()
@@ -38,11 +39,11 @@ def audiences(warehouse: Path | None) -> None:
     counts: dict = {}
     if wh.exists():
         try:
-            with duckdb.connect(str(wh), read_only=True) as conn:
+            with connect(wh, read_only=True) as conn:
                 sizes = latest_sizes(conn)
                 counts = member_counts(conn, defined)
         except duckdb.IOException as exc:
-            raise CdpError(locked_message(wh, exc)) from None
+            raise warehouse_error(wh, exc) from None
     if not defined:
         console.print("no audiences defined (add one under dbt_project/models/marts/audiences/)")
         return

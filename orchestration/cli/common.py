@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 
 from orchestration import settings
+from orchestration.warehouse import WarehouseLockedError
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -50,11 +51,12 @@ def identifier_options(fn):  # noqa: ANN001, ANN202 - a click decorator
     return fn
 
 
-def locked_message(warehouse: Path, exc: Exception) -> str:
-    return (
-        f"{warehouse}: cannot open the warehouse ({_first_error_line(exc)}); "
-        "a build may be running: try again when it has finished"
-    )
+def warehouse_error(warehouse: Path, exc: Exception) -> CdpError:
+    """One line for a warehouse that cannot be opened: the lock message of
+    orchestration.warehouse (which process holds it, what to read instead) when it is locked."""
+    if isinstance(exc, WarehouseLockedError):
+        return CdpError(str(exc))
+    return CdpError(f"{warehouse}: cannot open the warehouse ({_first_error_line(exc)})")
 
 
 def _first_error_line(exc: Exception) -> str:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+import duckdb
 
 from orchestration.cli.common import (
     CdpError,
@@ -13,6 +14,7 @@ from orchestration.cli.common import (
     identifier_options,
     one_identifier,
     use_paths,
+    warehouse_error,
 )
 
 
@@ -32,6 +34,8 @@ def explain(
         report = explain_customer(wh, *identifier)
     except LookupError as exc:
         raise CdpError(str(exc)) from None
+    except duckdb.IOException as exc:
+        raise warehouse_error(wh, exc) from None
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
         return

@@ -10,10 +10,11 @@ from orchestration.cli.common import (
     CdpError,
     console,
     identifier_options,
-    locked_message,
     one_identifier,
     use_paths,
+    warehouse_error,
 )
+from orchestration.warehouse import connect
 
 
 @click.command()
@@ -38,7 +39,7 @@ def forget(
     if not wh.exists():
         raise CdpError(f"{wh}: no warehouse (run `cdp build` first, or pass --warehouse)")
     try:
-        with duckdb.connect(str(wh)) as conn:
+        with connect(wh) as conn:
             known = privacy.identifier_in_graph(conn, identifier_type, value)
             request_id, created = privacy.record_request(conn, identifier_type, value)
     except ValueError as exc:
@@ -46,7 +47,7 @@ def forget(
     except privacy.PrivacyError as exc:
         raise CdpError(f"privacy: {exc}") from None
     except duckdb.IOException as exc:
-        raise CdpError(locked_message(wh, exc)) from None
+        raise warehouse_error(wh, exc) from None
     verb = "recorded" if created else "already pending as"
     console.print(
         f"erasure request {verb} [bold]{request_id}[/] ({identifier_type}; only its salted hash "
@@ -84,7 +85,7 @@ def export_command(
     except (LookupError, ValueError) as exc:
         raise CdpError(str(exc)) from None
     except duckdb.IOException as exc:
-        raise CdpError(locked_message(wh, exc)) from None
+        raise warehouse_error(wh, exc) from None
     path = privacy.write_export(report, out)
     console.print(
         f"wrote {path}: customer {report['customer_id']}, {len(report['identifiers'])} "

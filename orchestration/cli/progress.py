@@ -70,7 +70,7 @@ class BuildOutput:
         self._status: Status | None = None
         self._stdout = _Lines(self.echo)
         self._redirect = contextlib.redirect_stdout(self._stdout)
-        self.console = Console(highlight=False)
+        self.console: Console | None = None  # the terminal as it is when the build starts
 
     def __enter__(self) -> BuildOutput:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +97,7 @@ class BuildOutput:
             self._file.write(line + "\n")
             self._file.flush()
         if self.verbose or line.lstrip().startswith(_LOUD):
-            self.console.print(line, markup=False)
+            (self.console or Console(highlight=False)).print(line, markup=False)
             return
         if node := _DBT_NODE.match(line):
             self._show(f"dbt build: {node.group(1)} of {node.group(2)} nodes")

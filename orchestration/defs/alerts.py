@@ -11,17 +11,13 @@ import dagster as dg
 from orchestration import settings
 from orchestration.alerts import failure_message, post_alert
 from orchestration.defs.jobs import nightly_job
+from orchestration.defs.runner import step_error_messages
 
 
 def _causes(context: dg.RunFailureSensorContext) -> list[str]:
-    causes = []
-    for event in context.get_step_failure_events():
-        error = event.event_specific_data.error
-        text = error.message.strip() if error else "unknown error"
-        while error is not None and error.cause is not None:  # the user error inside
-            error = error.cause
-            text = error.message.strip() or text
-        causes.append(f"step {event.step_key}: {text.splitlines()[0] if text else text}")
+    """One line per failed step: its innermost cause (the error our code raised)."""
+    causes = [f"step {event.step_key}: {step_error_messages(event)[-1].splitlines()[0]}"
+              for event in context.get_step_failure_events()]
     return causes or [context.failure_event.message or "the run failed"]
 
 

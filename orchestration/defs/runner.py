@@ -221,7 +221,7 @@ def _failure_message(result: dg.ExecuteInProcessResult, summary: dict) -> str:
     lines = []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            text = _error_text(event)
+            text = "\n".join(step_error_messages(event))
             if LOCKED in text:  # without Dagster's "module.ErrorClass: " in front
                 line = next(line for line in text.splitlines() if LOCKED in line)
                 return line[line.find("warehouse "):]
@@ -231,8 +231,8 @@ def _failure_message(result: dg.ExecuteInProcessResult, summary: dict) -> str:
     return "\n".join(lines) or "the nightly job failed"
 
 
-def _error_text(event: dg.DagsterEvent) -> str:
-    """The innermost causes of a step failure (Dagster wraps the user error)."""
+def step_error_messages(event: dg.DagsterEvent) -> list[str]:
+    """The causes of a step failure, outermost first, without Dagster's own wrapper."""
     error = event.event_specific_data.error
     messages = []
     while error is not None:
@@ -240,4 +240,4 @@ def _error_text(event: dg.DagsterEvent) -> str:
         if text and "Error occurred while executing" not in text:
             messages.append(text)
         error = error.cause
-    return "\n".join(messages) or "unknown error"
+    return messages or ["unknown error"]

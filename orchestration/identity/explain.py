@@ -10,10 +10,10 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from orchestration.identifiers import normalise_identifier
+from orchestration.warehouse import connect
 
 #: Columns of the edge list :func:`explain_path` walks.
 EDGE_COLUMNS = ["a_type", "a_value", "b_type", "b_value", "message_id", "first_seen_at"]
@@ -27,7 +27,7 @@ def explain_customer(warehouse: Path, identifier_type: str, value: str) -> dict[
         value = normalise_identifier(identifier_type, value)
     except ValueError as exc:
         raise LookupError(str(exc)) from None
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with connect(warehouse, read_only=True) as conn:  # a held lock: WarehouseLockedError
         found = conn.execute(
             """
             select customer_id, anchor_type, anchor_value from marts.identity_graph

@@ -16,6 +16,7 @@ from orchestration.identifiers import normalise_identifier
 from orchestration.privacy.salt import relation_exists, table_exists
 from orchestration.privacy.scope import quarantine_matches_sql
 from orchestration.privacy.values import message_values_query
+from orchestration.warehouse import connect
 
 
 def _records(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None
@@ -34,7 +35,7 @@ def export_customer(warehouse: Path, identifier_type: str, value: str) -> dict[s
     if not warehouse.exists():
         raise LookupError(f"{warehouse}: no warehouse (run `cdp build` first)")
     normalised = normalise_identifier(identifier_type, value)
-    with duckdb.connect(str(warehouse), read_only=True) as conn:
+    with connect(warehouse, read_only=True) as conn:  # a held lock: WarehouseLockedError
         conn.execute("set timezone = 'UTC'")
         if not table_exists(conn, "marts", "identity_graph"):
             raise LookupError(f"{warehouse}: no marts.identity_graph (run `cdp build` first)")

@@ -178,3 +178,25 @@ def test_a_lock_taken_while_the_build_runs_is_the_first_and_only_cause(tmp_path,
             holder.wait(timeout=30)
     assert holders, "the build never got to plan its days"
     _assert_one_clear_line(result)
+
+
+@pytest.mark.parametrize("command", [
+    ["explain", "--email", "a@b.example"],
+    ["forget", "--email", "a@b.example"],
+    ["export", "--email", "a@b.example", "--out", "x.json"],
+    ["audiences"],
+])
+def test_every_command_that_meets_a_held_warehouse_says_so_in_one_line(
+    locked_warehouse, command, tmp_path, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+
+    path, pid = locked_warehouse
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [*command, "--warehouse", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    assert text.startswith(f"error: warehouse {path} is locked by another process (pid {pid}")
