@@ -20,6 +20,7 @@ by each engine's spelling of a few SQL expressions (`Dialect`), the line-account
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -76,6 +77,66 @@ class RawTable:
     one_row_per_day: bool = False
 
 
+@dataclass(frozen=True)
+class MessageField:
+    """A field of the message parsed once, at load, into a column of raw.events, so that no
+    model parses the payload again. `text` keeps the JSON value as the JSON reader returns it
+    (strings unquoted, untrimmed: cleaning is the models' job), `time` is a UTC timestamp (null
+    when unusable), `doc` the JSON text of a sub-document."""
+
+    path: str
+    kind: str = "text"  # text | time | doc
+
+    @property
+    def column(self) -> str:
+        """The column: the path in snake case (`$.context.page.url` -> `context_page_url`)."""
+        words = self.path.removeprefix("$.").replace(".", "_")
+        return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", words).lower()
+
+
+# Every message field a model reads (staging reads these columns, never the payload). Adding one
+# here adds the column to raw.events and fills it from the payload of the rows already loaded
+# (see the loaders' ensure_raw_schema); document it in dbt_project's raw source YAML.
+MESSAGE_COLUMNS = tuple(MessageField(path, kind) for path, kind in (
+    # ids
+    ("$.anonymousId", "text"), ("$.userId", "text"), ("$.previousId", "text"),
+    ("$.groupId", "text"),
+    # what happened
+    ("$.event", "text"), ("$.name", "text"), ("$.receivedAt", "time"),
+    ("$.properties", "doc"), ("$.traits", "doc"),
+    # context
+    ("$.context.sessionId", "text"), ("$.context.ip", "text"), ("$.context.userAgent", "text"),
+    ("$.context.locale", "text"), ("$.context.library.name", "text"),
+    ("$.context.consent.categoryPreferences", "doc"),
+    ("$.context.traits.email", "text"), ("$.context.traits.phone", "text"),
+    # web page and campaign
+    ("$.context.page.url", "text"), ("$.context.page.path", "text"),
+    ("$.context.page.title", "text"), ("$.context.page.referrer", "text"),
+    ("$.context.page.search", "text"),
+    ("$.properties.path", "text"), ("$.properties.title", "text"),
+    ("$.properties.referrer", "text"), ("$.properties.name", "text"),
+    ("$.context.campaign.source", "text"), ("$.context.campaign.medium", "text"),
+    ("$.context.campaign.name", "text"), ("$.context.campaign.term", "text"),
+    ("$.context.campaign.content", "text"),
+    # mobile app, device, os and network
+    ("$.context.app.name", "text"), ("$.context.app.version", "text"),
+    ("$.context.app.build", "text"),
+    ("$.context.device.type", "text"), ("$.context.device.model", "text"),
+    ("$.context.device.manufacturer", "text"),
+    ("$.context.os.name", "text"), ("$.context.os.version", "text"),
+    ("$.context.network.wifi", "text"), ("$.context.network.cellular", "text"),
+    ("$.context.network.carrier", "text"),
+    # orders
+    ("$.properties.order_id", "text"), ("$.properties.revenue", "text"),
+    ("$.properties.total", "text"), ("$.properties.currency", "text"),
+    # traits
+    ("$.traits.email", "text"), ("$.traits.phone", "text"), ("$.traits.name", "text"),
+    ("$.traits.first_name", "text"), ("$.traits.last_name", "text"),
+    ("$.traits.plan", "text"), ("$.traits.industry", "text"),
+    ("$.traits.company.name", "text"), ("$.traits.created_at", "time"),
+))
+_COLUMN_TYPES = {"text": "text", "time": "timestamp", "doc": "text"}
+
 EVENTS = RawTable("raw.events", (
     Column("message_id", "text"),
     Column("type", "text"),
@@ -84,6 +145,8 @@ EVENTS = RawTable("raw.events", (
     Column("source_file", "text"),
     Column("line_number", "bigint"),
     Column("payload", "text", long_text=True),
+    *(Column(f.column, _COLUMN_TYPES[f.kind], nullable=True, added_later=True)
+      for f in MESSAGE_COLUMNS),
 ))
 QUARANTINE = RawTable("raw.quarantine", (
     Column("source_file", "text"),
@@ -138,6 +201,9 @@ class Dialect:
     # select-list item(s) holding the JSON paths' string values, null unless is_object
     extract: Callable[[str, Sequence[str]], str]
     field: Callable[[int], str]  # the i-th extracted value (0-based)
+    # the same for sub-documents kept as JSON text (MESSAGE_COLUMNS of kind doc)
+    extract_docs: Callable[[str, Sequence[str]], str]
+    doc_field: Callable[[int], str]
     to_utc: Callable[[str], str]  # ISO text -> UTC timestamp, null when unusable
     # original_ts + (received_at - sent_at), the clock-skew correction of the Segment spec
     skew_corrected: Callable[[str, str, str], str]
@@ -168,10 +234,38 @@ def _typed(dialect: Dialect, index: int, kind: str) -> str:
     return dialect.to_utc(value)
 
 
+def message_columns_sql(
+    dialect: Dialect, relation: str, text: str, keep: str,
+    fields: Sequence[MessageField] = MESSAGE_COLUMNS,
+) -> str:
+    """`select <keep>, <fields>` over `relation`, whose JSON object text `text` is parsed once
+    for every text and time field (and once for the sub-documents): how a loader writes a
+    message's columns, and how columns added later are filled from the payload."""
+    texts = [f.path for f in fields if f.kind != "doc"]
+    docs = [f.path for f in fields if f.kind == "doc"]
+    items = []
+    for f in fields:
+        if f.kind == "doc":
+            items.append(f"{dialect.doc_field(docs.index(f.path))} as {f.column}")
+        else:
+            value = dialect.field(texts.index(f.path))
+            items.append(f"{dialect.to_utc(value) if f.kind == 'time' else value} as {f.column}")
+    extracted = ", ".join(
+        builder(text, paths)
+        for builder, paths in ((dialect.extract, texts), (dialect.extract_docs, docs))
+        if paths
+    )
+    return f"""
+        select {keep}, {", ".join(items)}
+        from (select *, true as is_object, {extracted} from {relation}) as parsed
+    """
+
+
 def classification_sql(dialect: Dialect, received_date: dt.date) -> str:
     """Every staged line with its message fields, event time and quarantine reason (null for
     a message to load): source_file, line_number, line, message_id, type, event_at, reason,
-    received_date.
+    received_date. The loader parses the MESSAGE_COLUMNS of the lines it writes afterwards
+    (`message_columns_sql`): quarantined lines and duplicates are never parsed for them.
 
     The costly tests run only where they can change the answer: JSON validity on lines that
     were read, the blank test on lines that are not JSON (a blank line never is), one parse

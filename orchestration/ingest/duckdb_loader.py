@@ -26,15 +26,19 @@ import duckdb
 from orchestration import privacy
 from orchestration.ingest.contract import (
     DAY_COLUMN,
+    EVENTS,
+    MESSAGE_COLUMNS,
     QUARANTINE_RAW_LINE_CHARS,
     RAW_TABLES,
     Column,
     Dialect,
     LoadReport,
+    MessageField,
     RawTable,
     by_reason_sql,
     classification_sql,
     line_counts_sql,
+    message_columns_sql,
 )
 from orchestration.ingest.duckdb_staging import drop_staging, drop_temp, stage_day
 from orchestration.ingest.folders import day_folder, plan_load
@@ -73,7 +77,31 @@ def raw_ddl() -> str:
 
 
 def ensure_raw_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw tables, add the columns older warehouses lack, and fill message columns
+    just added from the payload of the rows already loaded (the loader's own parse, so they
+    equal what a fresh load writes)."""
+    had = _columns(conn, EVENTS)
     conn.execute(raw_ddl())
+    added = [f for f in MESSAGE_COLUMNS if had and f.column not in had]
+    if added:
+        _fill_message_columns(conn, added)
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, table: RawTable) -> set[str]:
+    schema, name = table.name.split(".")
+    return {row[0] for row in conn.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?", [schema, name]).fetchall()}
+
+
+def _fill_message_columns(conn: duckdb.DuckDBPyConnection, fields: list[MessageField]) -> None:
+    parsed = message_columns_sql(DIALECT, "raw.events", "payload", "message_id", fields)
+    conn.execute(f"""
+        update raw.events as e
+        set {", ".join(f"{f.column} = x.{f.column}" for f in fields)}
+        from ({parsed}) as x
+        where x.message_id = e.message_id
+    """)
 
 
 def loaded_fingerprints(conn: duckdb.DuckDBPyConnection | None) -> dict[str, str | None]:
@@ -113,6 +141,12 @@ DIALECT = Dialect(
         f"case when is_object then json_extract_string({line}, [{_quoted(paths)}]) end as f"
     ),
     field=lambda i: f"f[{i + 1}]",
+    # sub-documents as JSON text: json_extract (json_extract_string would unquote a string)
+    extract_docs=lambda line, paths: (
+        f"case when is_object then cast(json_extract({line}, [{_quoted(paths)}]) as varchar[])"
+        " end as d"
+    ),
+    doc_field=lambda i: f"d[{i + 1}]",
     to_utc=_to_utc,
     skew_corrected=lambda original, sent, received: (
         f"{original} + coalesce({received} - {sent}, interval 0 second)"
@@ -250,14 +284,15 @@ def _replace_day(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
     conn.execute("delete from raw.events where received_date = ?", [report.received_date])
     conn.execute("delete from raw.quarantine where received_date = ?", [report.received_date])
     # No sort: rows keep the order of the files and their lines.
-    inserted = conn.execute("""
-        insert into raw.events
-        select c.message_id, c.type, c.event_at, c.received_date, c.source_file,
-               c.line_number, c.line
-        from cdp_classified c
+    new_lines = """(
+        select c.* from cdp_classified c
         semi join cdp_new_messages n
             on c.source_file = n.source_file and c.line_number = n.line_number
-    """).fetchone()
+    )"""
+    inserted = conn.execute("insert into raw.events by name " + message_columns_sql(
+        DIALECT, new_lines, "line",
+        "message_id, type, event_at, received_date, source_file, line_number, line as payload",
+    )).fetchone()
     conn.execute(f"""
         insert into raw.quarantine
         select source_file, line_number, received_date, reason,

@@ -253,6 +253,12 @@ DIALECT = Dialect(
     is_blank=lambda line: f"{line} is null or {_json_trimmed(line)} = ''",
     extract=_extract,
     field=lambda i: f"f_{i}",
+    # get_json_object gives a sub-document as its JSON text
+    extract_docs=lambda line, paths: ", ".join(
+        f"case when is_object then get_json_object({line}, '{path}') end as d_{i}"
+        for i, path in enumerate(paths)
+    ),
+    doc_field=lambda i: f"d_{i}",
     to_utc=_to_utc,
     skew_corrected=lambda original, sent, received: (
         f"timestamp_micros(unix_micros({original}) "
@@ -349,7 +355,7 @@ def _replace_day(spark: SparkSession, report: LoadReport) -> None:
             select distinct message_id from raw.events where received_date <> date '{day}'
         )
         select v.message_id, v.type, v.event_at, v.source_file, v.line_number,
-               v.line as payload
+               v.line as payload, {", ".join(f"v.{f.column}" for f in contract.MESSAGE_COLUMNS)}
         from valid v
         left anti join other_days o on o.message_id = v.message_id
         where v.copy_number = 1
@@ -357,7 +363,7 @@ def _replace_day(spark: SparkSession, report: LoadReport) -> None:
     try:
         spark.sql(f"""
             insert overwrite table raw.events partition (received_date = date '{day}')
-            select message_id, type, event_at, source_file, line_number, payload
+            select {", ".join(c.name for c in contract.EVENTS.columns if c.name != DAY_COLUMN)}
             from raw.cdp_load_events
             order by event_at, message_id
         """)

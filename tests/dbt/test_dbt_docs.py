@@ -97,3 +97,12 @@ def test_the_semantic_layer_declares_the_metrics(docs):
         if (node.get("time_spine") or {}).get("standard_granularity_column")
     ]
     assert [node["name"] for node in spines] == ["time_spine_daily"]
+
+
+def test_staging_models_read_the_loaded_columns_never_the_payload(docs):
+    """Parse once: the loader parsed every field a staging model reads (MESSAGE_COLUMNS), so
+    no compiled staging model touches the JSON payload."""
+    target, _, _ = docs
+    compiled = sorted(target.glob("compiled/cdp/**/models/staging/*.sql"))
+    assert len(compiled) >= 8
+    assert [p.name for p in compiled if "payload" in p.read_text()] == []
