@@ -3,9 +3,12 @@
 A loader reads a day folder of Segment-spec JSON-lines dumps and puts every input line in
 exactly one place:
 
-* `raw.events`      one row per distinct `messageId` (the first copy of the day by file, then
-                    line, wins; an id already loaded on another day is a duplicate),
-* a duplicate       counted in `raw.load_log.duplicates`,
+* `raw.events`      one row per distinct `messageId`: of its copies, the one with the earliest
+                    `receivedAt` wins (ties: the smallest file name, then line), whatever order
+                    the days are loaded in,
+* a duplicate       counted in `raw.load_log.duplicates`; a day's best copy that loses to a
+                    copy of another day is kept in `raw.superseded`, so that it wins again if
+                    that day is reloaded without it,
 * suppressed        counted in `raw.load_log.suppressed`, never stored (identifiers erased by
                     `cdp forget`; DuckDB only),
 * `raw.quarantine`  with the file, line number, a readable reason and the raw text.
@@ -148,6 +151,12 @@ EVENTS = RawTable("raw.events", (
     *(Column(f.column, _COLUMN_TYPES[f.kind], nullable=True, added_later=True)
       for f in MESSAGE_COLUMNS),
 ))
+# Which copy of a message wins (an ORDER BY over raw.events' columns): the earliest receivedAt,
+# then the smallest file name and line. A copy without receivedAt comes last.
+COPY_ORDER = "received_at asc nulls last, source_file asc, line_number asc"
+
+# A day's best copy of a message whose copy on another day won (same columns as raw.events).
+SUPERSEDED = RawTable("raw.superseded", EVENTS.columns)
 QUARANTINE = RawTable("raw.quarantine", (
     Column("source_file", "text"),
     Column("line_number", "bigint", nullable=True),
@@ -169,7 +178,7 @@ LOAD_LOG = RawTable("raw.load_log", (
     Column("suppressed", "bigint", default="0", added_later=True),
     Column("fingerprint", "text", nullable=True, added_later=True),
 ), one_row_per_day=True)
-RAW_TABLES = (EVENTS, QUARANTINE, LOAD_LOG)
+RAW_TABLES = (EVENTS, SUPERSEDED, QUARANTINE, LOAD_LOG)
 
 
 # --- classification ------------------------------------------------------------------------
@@ -263,9 +272,9 @@ def message_columns_sql(
 
 def classification_sql(dialect: Dialect, received_date: dt.date) -> str:
     """Every staged line with its message fields, event time and quarantine reason (null for
-    a message to load): source_file, line_number, line, message_id, type, event_at, reason,
-    received_date. The loader parses the MESSAGE_COLUMNS of the lines it writes afterwards
-    (`message_columns_sql`): quarantined lines and duplicates are never parsed for them.
+    a message to load): source_file, line_number, line, message_id, type, event_at,
+    received_at, reason, received_date. The loader parses the MESSAGE_COLUMNS of the lines it
+    writes afterwards (`message_columns_sql`): quarantined lines and duplicates never are.
 
     The costly tests run only where they can change the answer: JSON validity on lines that
     were read, the blank test on lines that are not JSON (a blank line never is), one parse
@@ -303,7 +312,7 @@ def classification_sql(dialect: Dialect, received_date: dt.date) -> str:
     )
     select
         source_file, line_number, line, message_id, type,
-        coalesce(ts, {skew}, received_at) as event_at,
+        coalesce(ts, {skew}, received_at) as event_at, received_at,
         case
             when read_reason is not null then read_reason
             when not coalesce(is_json, false) then

@@ -25,6 +25,7 @@ import duckdb
 
 from orchestration import privacy
 from orchestration.ingest.contract import (
+    COPY_ORDER,
     DAY_COLUMN,
     EVENTS,
     MESSAGE_COLUMNS,
@@ -184,7 +185,7 @@ def load_days(
         day = plan.missing[0]
         log.warning(f"{raw_dir / day}: no such folder; day {day} left unchanged")
     reports = []
-    with one_checkpoint(conn):
+    with one_checkpoint(conn, reports):
         for day in plan.load:
             report = load_day(conn, raw_dir, day)
             reports.append(report)
@@ -218,7 +219,7 @@ def load_day(
     conn.execute("drop table if exists cdp_file_lines")
     # Erased identifiers (cdp forget): flag the lines to drop; the salt is a query parameter.
     privacy.mark_suppressed(conn, "cdp_classified", privacy.suppression_salt(conn))
-    _find_new_messages(conn, folder.received_date)
+    _find_new_messages(conn)
     # The day's rows and its load-log row change together or not at all.
     conn.execute("begin transaction")
     try:
@@ -240,7 +241,9 @@ def load_day(
 
 
 @contextmanager
-def one_checkpoint(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def one_checkpoint(
+    conn: duckdb.DuckDBPyConnection, reports: Sequence[LoadReport] = ()
+) -> Iterator[None]:
     """Load several days with one checkpoint at the end instead of one after every day.
 
     Full row groups of a day go straight to the database file, but its last, partial one
@@ -248,10 +251,10 @@ def one_checkpoint(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     table's last row group after nearly every day: half the loader's wall time at 1 M
     events, spent after the day's seconds were taken. Inside this block the WAL may grow to
     BATCH_CHECKPOINT_THRESHOLD; the final checkpoint's time is added to the seconds of the
-    last day loaded, so raw.load_log's seconds add up to the time spent.
+    last day loaded (the last of `reports` once the block ends), so raw.load_log's seconds
+    add up to the time spent.
     """
     previous = conn.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
-    started_at = conn.execute("select now()::timestamp").fetchone()[0]
     conn.execute(f"set checkpoint_threshold = '{BATCH_CHECKPOINT_THRESHOLD}'")
     try:
         yield
@@ -259,13 +262,12 @@ def one_checkpoint(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
         conn.execute(f"set checkpoint_threshold = '{previous}'")
     started = time.perf_counter()
     conn.execute("checkpoint")
-    conn.execute(
-        """
-        update raw.load_log set seconds = round(seconds + ?, 3)
-        where loaded_at = (select max(loaded_at) from raw.load_log) and loaded_at >= ?
-        """,
-        [time.perf_counter() - started, started_at],
-    )
+    loaded = [r for r in reports if not r.folder_missing]
+    if loaded:
+        conn.execute(
+            "update raw.load_log set seconds = round(seconds + ?, 3) where received_date = ?",
+            [time.perf_counter() - started, loaded[-1].received_date],
+        )
 
 
 def _write_load_log(conn: duckdb.DuckDBPyConnection, report: LoadReport, fingerprint: str) -> None:
@@ -280,19 +282,57 @@ def _write_load_log(conn: duckdb.DuckDBPyConnection, report: LoadReport, fingerp
 
 
 def _replace_day(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
-    """Swap the day's rows (inside the caller's transaction); fill in the line accounting."""
-    conn.execute("delete from raw.events where received_date = ?", [report.received_date])
-    conn.execute("delete from raw.quarantine where received_date = ?", [report.received_date])
-    # No sort: rows keep the order of the files and their lines.
-    new_lines = """(
-        select c.* from cdp_classified c
-        semi join cdp_new_messages n
-            on c.source_file = n.source_file and c.line_number = n.line_number
-    )"""
-    inserted = conn.execute("insert into raw.events by name " + message_columns_sql(
-        DIALECT, new_lines, "line",
-        "message_id, type, event_at, received_date, source_file, line_number, line as payload",
-    )).fetchone()
+    """Swap the day's rows (inside the caller's transaction); fill in the line accounting.
+
+    The day's best copy of each message competes with the copies other days hold (in
+    raw.events or raw.superseded) by COPY_ORDER; only the copies of the day's messages (and of
+    the messages it held before) are moved, and the other days whose rows moved are recounted
+    and stamped as reloaded, so incremental models process them again.
+    """
+    day = report.received_date
+    conn.execute("""
+        create or replace temp table cdp_ids as
+        select message_id from cdp_first_copies
+        union select message_id from raw.events where received_date = $day
+        union select message_id from raw.superseded where received_date = $day
+    """, {"day": day})
+    for table in ("raw.events", "raw.superseded", "raw.quarantine"):
+        conn.execute(f"delete from {table} where received_date = ?", [day])
+    conn.execute(f"""
+        create or replace temp table cdp_ranked as
+        with copies as (
+            select message_id, received_at, source_file, line_number,
+                   received_date, 'day' as held_in
+            from cdp_first_copies
+            union all
+            select message_id, received_at, source_file, line_number, received_date, 'events'
+            from raw.events semi join cdp_ids using (message_id)
+            union all
+            select message_id, received_at, source_file, line_number, received_date,
+                   'superseded'
+            from raw.superseded semi join cdp_ids using (message_id)
+        )
+        select *, row_number() over (partition by message_id order by {COPY_ORDER}) = 1 as wins
+        from copies
+    """)
+    # other days' copies that change table
+    _move(conn, "raw.events", "raw.superseded", "held_in = 'events' and not wins")
+    _move(conn, "raw.superseded", "raw.events", "held_in = 'superseded' and wins")
+    # the day's copies: the winners to raw.events, the others to raw.superseded
+    inserted = 0
+    for table, wins in (("raw.events", True), ("raw.superseded", False)):
+        lines = f"""(
+            select c.* from cdp_classified c
+            semi join (select * from cdp_ranked where held_in = 'day' and wins = {wins}) r
+                on c.source_file = r.source_file and c.line_number = r.line_number
+        )"""
+        row = conn.execute(f"insert into {table} by name " + message_columns_sql(
+            DIALECT, lines, "line",
+            "message_id, type, event_at, received_date, source_file, line_number, "
+            "line as payload",
+        )).fetchone()
+        if wins:
+            inserted = int(row[0]) if row else 0
     conn.execute(f"""
         insert into raw.quarantine
         select source_file, line_number, received_date, reason,
@@ -300,38 +340,56 @@ def _replace_day(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
         from cdp_classified
         where reason is not null and not is_suppressed
     """)
+    _recount_other_days(conn, day)
     report.take_counts(
         conn.execute(line_counts_sql()).fetchone(),
-        int(inserted[0]) if inserted else 0,
+        inserted,
         conn.execute(by_reason_sql()).fetchall(),
     )
 
 
-def _find_new_messages(conn: duckdb.DuckDBPyConnection, received_date: dt.date) -> None:
-    """Temp table `cdp_new_messages`: the line of each message id to load.
+def _move(conn: duckdb.DuckDBPyConnection, source: str, target: str, which: str) -> None:
+    """Move the ranked copies `which` from table `source` to `target`."""
+    keys = f"(select source_file, line_number from cdp_ranked where {which})"
+    conn.execute(f"""
+        insert into {target} by name
+        select * from {source} s semi join {keys} k using (source_file, line_number)
+    """)
+    conn.execute(f"""
+        delete from {source} s using {keys} k
+        where s.source_file = k.source_file and s.line_number = k.line_number
+    """)
 
-    Within the day the first copy (by file, then line) wins; across days the copy already
-    loaded for another day wins. Only the narrow id columns are shuffled, never the payload,
-    and raw.events is probed with the day's ids (an inner join builds its hash table on the
-    small side), so the cost of the history is one scan of its message_id column.
-    """
+
+def _recount_other_days(conn: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    """Days other than `day` that lost or regained a message: loaded and duplicates again,
+    and stamped as reloaded."""
     conn.execute("""
+        update raw.load_log as l
+        set loaded = n.loaded,
+            duplicates = l.lines - l.quarantined - l.suppressed - n.loaded,
+            loaded_at = now()::timestamp
+        from (
+            select d.received_date, (
+                select count(*) from raw.events e where e.received_date = d.received_date
+            ) as loaded
+            from (
+                select distinct received_date from cdp_ranked
+                where held_in <> 'day' and wins = (held_in = 'superseded')
+                  and received_date <> $day
+            ) d
+        ) n
+        where l.received_date = n.received_date
+    """, {"day": day})
+
+
+def _find_new_messages(conn: duckdb.DuckDBPyConnection) -> None:
+    """Temp table `cdp_first_copies`: the day's best copy of each message (COPY_ORDER), on the
+    narrow columns only (never the payload)."""
+    conn.execute(f"""
         create or replace temp table cdp_first_copies as
-        select message_id, source_file, line_number
+        select message_id, received_at, source_file, line_number, received_date
         from cdp_classified
         where reason is null and not is_suppressed
-        qualify row_number() over (
-            partition by message_id order by source_file, line_number
-        ) = 1
+        qualify row_number() over (partition by message_id order by {COPY_ORDER}) = 1
     """)
-    conn.execute("""
-        create or replace temp table cdp_new_messages as
-        select f.source_file, f.line_number
-        from cdp_first_copies f
-        anti join (
-            select distinct e.message_id
-            from raw.events e
-            inner join cdp_first_copies f using (message_id)
-            where e.received_date <> ?
-        ) loaded using (message_id)
-    """, [received_date])

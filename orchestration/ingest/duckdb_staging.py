@@ -197,7 +197,7 @@ def drop_staging(conn: duckdb.DuckDBPyConnection) -> None:
     drop_temp(conn, "cdp_file_scan")
     for table in (
         "cdp_classified", "cdp_file_lines", "cdp_file_rejects", "cdp_file_starts",
-        "cdp_display", "cdp_first_copies", "cdp_new_messages",
+        "cdp_display", "cdp_first_copies", "cdp_ids", "cdp_ranked",
     ):
         conn.execute(f"drop table if exists {table}")
 

@@ -4,7 +4,8 @@
   salted hash of its value, never the value itself.
 * The next build (the `raw/events` asset, before it loads any day) resolves each pending
   request to its whole customer in `marts.identity_graph` of the last build, deletes every
-  message carrying any of the customer's identifiers from `raw.events`, every `raw.quarantine`
+  message carrying any of the customer's identifiers from `raw.events` (and its copies set aside
+  in `raw.superseded`), every `raw.quarantine`
   line mentioning one, and every row of the customer from the tables dbt keeps between runs
   (`staging`, `intermediate`, `marts`; dbt then rebuilds the marts without it). The salted hash
   of each identifier goes to `privacy.suppression`. The warehouse file is then rewritten, since
@@ -102,11 +103,12 @@ def _erase_rows(conn: duckdb.DuckDBPyConnection, salt: str) -> tuple[dict[str, i
         if n:
             removed[name] = removed.get(name, 0) + int(n)
 
-    if table_exists(conn, "raw", "events"):
-        count("raw.events", conn.execute(
-            "delete from raw.events "
-            "where message_id in (select message_id from cdp_erase_messages)"
-        ).fetchone()[0])
+    for raw_table in ("events", "superseded"):
+        if table_exists(conn, "raw", raw_table):
+            count(f"raw.{raw_table}", conn.execute(
+                f"delete from raw.{raw_table} "
+                "where message_id in (select message_id from cdp_erase_messages)"
+            ).fetchone()[0])
     if table_exists(conn, "raw", "quarantine"):
         count("raw.quarantine", conn.execute(
             f"delete from raw.quarantine where rowid in ({quarantine_matches_sql()})",

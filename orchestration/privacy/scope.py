@@ -66,10 +66,15 @@ def scope_request(conn: duckdb.DuckDBPyConnection, salt: str, hashes: Iterable[s
             {"salt": salt},
         )
     if table_exists(conn, "raw", "events"):
+        # every stored copy of a message: raw.events and the copies set aside (raw.superseded)
+        copies = "raw.events"
+        if table_exists(conn, "raw", "superseded"):
+            copies = "(select message_id, payload from raw.events union all " \
+                     "select message_id, payload from raw.superseded)"
         conn.execute(
             f"""
             create or replace temp table cdp_message_values as
-            {message_values_query("raw.events", "payload", "message_id")}
+            {message_values_query(copies, "payload", "message_id")}
             """
         )
     else:
