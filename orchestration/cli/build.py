@@ -36,9 +36,14 @@ verbose_option = click.option(
 @click.option("--events", type=click.IntRange(1), default=None,
               help="Aim for about this many events (scales --customers).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+# the choices are orchestration.generator.config.PROFILES (not imported: start-up time)
+@click.option("--profile", type=click.Choice(["standard", "light"]), default="standard",
+              show_default=True,
+              help="Traffic: standard (web and app, full payloads) or light (web only, short "
+                   "payloads; the same visitors and journeys).")
 def generate(
     days: int, customers: int, seed: int, out: Path | None, start: dt.datetime | None,
-    events: int | None, workers: int,
+    events: int | None, workers: int, profile: str,
 ) -> None:
     """Write realistic Segment-spec sample dumps: OUT/YYYY-MM-DD/*.jsonl.gz."""
     from orchestration.generator import generate as run_generator
@@ -47,7 +52,7 @@ def generate(
     started = time.perf_counter()
     stats = run_generator(
         target, days=days, customers=customers, seed=seed,
-        start=start.date() if start else None, events=events, workers=workers,
+        start=start.date() if start else None, events=events, workers=workers, profile=profile,
     )
     seconds = time.perf_counter() - started
     console.print(
