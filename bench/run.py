@@ -1,10 +1,11 @@
 """End-to-end benchmark: floor, full build, next-day incremental build, identity resolution.
 
-    uv run python bench/run.py --events 10000000 --days 30 [--seed 1] [--identity-links N]
+    uv run python bench/run.py --events 10000000 --days 30 [--seed 1] [--profile light]
+                               [--identity-links N]
 
-1. Generates `--events` events over `--days` + 1 days with the project's generator (cached
-   in bench/.cache/, keyed by the arguments, so a rerun skips it). The last day is held
-   back for the incremental step.
+1. Generates `--events` events over `--days` + 1 days with the project's generator and the
+   traffic profile `--profile` (cached in bench/.cache/, keyed by the arguments, so a rerun
+   skips it). The last day is held back for the incremental step.
 2. floor: DuckDB reads every dump file of the first `--days` days once into a table
    (`read_json`, newline-delimited, gzip) -- what any pipeline must at least pay.
 3. full: `cdp build` from an empty warehouse over those days (a subprocess, as a user runs it).
@@ -12,8 +13,12 @@
 5. identity: `bench/bench_identity.py --links N` (resolution alone on N distinct links).
 
 Prints wall time, events/s, peak memory (RSS summed over the process tree, sampled every
-0.2 s) and the ratios full/floor and incremental/full; writes bench/results/<stamp>.json and
-redraws bench/results/history.png from every saved result.
+0.2 s) and the ratios full/floor and incremental/full; splits each build's wall time into
+stages (start-up, load, every dbt model, tests, publish, audience exports, other; see
+bench/stages.py) from `cdp build --summary-json`, raw.load_log and the run's
+run_results.json; writes bench/results/<stamp>.json and redraws bench/results/history.png
+from every saved result. `bench/report.py` turns the newest result per profile into the
+tables of README.md and docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ import time
 from pathlib import Path
 
 import duckdb
+from stages import find_run_results, split_build
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "results"
 START = dt.date(2026, 1, 1)
+PROFILES = ("standard", "light")  # cdp generate --profile
 
 
 def _children(pid: int) -> list[int]:
@@ -60,7 +67,9 @@ def _tree_rss_bytes(pid: int) -> int:
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
-    """Run a command; return wall seconds and peak RSS of its whole process tree."""
+    """Run a command; return wall seconds and peak RSS of its whole process tree, and when it
+    was launched (epoch seconds, the clock of Dagster's and dbt's timestamps)."""
+    launched = time.time()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -83,18 +92,26 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
         sys.stderr.write(output[-5000:])
         raise SystemExit(f"{' '.join(cmd)} failed with exit status {proc.returncode}")
     return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1),
-            "output_tail": output[-1500:]}
+            "launched": launched, "output_tail": output[-1500:]}
 
 
-def generate(events: int, days: int, seed: int) -> Path:
-    target = CACHE / f"events{events}-days{days}-seed{seed}"
+def cache_dir(events: int, days: int, seed: int, profile: str) -> Path:
+    """Dumps per arguments and profile (the standard profile keeps the folder it always had)."""
+    suffix = "" if profile == "standard" else f"-{profile}"
+    return CACHE / f"events{events}-days{days}-seed{seed}{suffix}"
+
+
+def generate(events: int, days: int, seed: int, profile: str) -> Path:
+    target = cache_dir(events, days, seed, profile)
     if (target / "DONE").exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
     cmd = [sys.executable, "-m", "orchestration.cli", "generate", "--events", str(events),
            "--days", str(days + 1), "--seed", str(seed), "--start", START.isoformat(),
-           "--out", str(target / "all"), "--workers", str(os.cpu_count() or 1)]
-    print(f"generating {events:,} events over {days + 1} days (cached in {target}) ...")
+           "--profile", profile, "--out", str(target / "all"),
+           "--workers", str(os.cpu_count() or 1)]
+    print(f"generating {events:,} events over {days + 1} days, {profile} traffic "
+          f"(cached in {target}) ...")
     result = run_measured(cmd)
     (target / "DONE").write_text(json.dumps(result))
     return target
@@ -132,20 +149,43 @@ def newest_load(warehouse: Path) -> str:
         return str(conn.execute("select max(loaded_at) from raw.load_log").fetchone()[0])
 
 
-def dbt_profile(started: float) -> dict:
-    """dbt's own account of the newest run started after `started`: total elapsed seconds and
-    the slowest nodes (run_results.json of the run's target folder)."""
-    runs = [p for p in (ROOT / "target").glob("*/run_results.json")
-            if p.stat().st_mtime >= started]
-    if not runs:
-        return {}
-    results = json.loads(max(runs, key=lambda p: p.stat().st_mtime).read_text())
-    nodes = sorted(results["results"], key=lambda r: -r["execution_time"])
-    return {
-        "dbt_seconds": round(results["elapsed_time"], 2),
-        "slowest": {r["unique_id"].split(".", 2)[-1]: round(r["execution_time"], 2)
-                    for r in nodes[:8]},
-    }
+def measure_build(cmd: list[str], env: dict[str, str], warehouse: Path,
+                  summary_json: Path, since_load: str | None = None) -> dict:
+    """One `cdp build`: wall time and peak RSS, then its stages (bench/stages.py) from the
+    summary JSON it writes, raw.load_log and the run's run_results.json."""
+    summary_json.unlink(missing_ok=True)
+    build = run_measured([*cmd, "--summary-json", str(summary_json)], env)
+    summary = json.loads(summary_json.read_text())
+    run_results = find_run_results(ROOT / "target", summary.get("dbt_invocation_id"),
+                                   summary.get("run_id"), since=build["launched"])
+    if run_results is None:
+        print("  warning: no run_results.json of this build's dbt run: dbt stages left empty")
+    build["load_seconds"] = load_seconds(warehouse, since=since_load)
+    if run_results is not None:
+        build["dbt_seconds"] = round(run_results["elapsed_time"], 2)
+        build["dbt_invocation_id"] = run_results["metadata"]["invocation_id"]
+    build.update(split_build(launched=build["launched"], wall=build["seconds"],
+                             summary=summary, load_seconds=build["load_seconds"],
+                             run_results=run_results))
+    del build["launched"]
+    return build
+
+
+def print_build(build: dict) -> None:
+    stages = ", ".join(f"{k} {v}" for k, v in build["stages"].items())
+    slowest = ", ".join(f"{k} {v}" for k, v in list(build["models"].items())[:5])
+    print(f"  {build['seconds']} s, peak {build['peak_rss_mb']} MB\n  stages (s): {stages}\n"
+          f"  slowest models (s): {slowest}")
+
+
+def git_commit() -> str:
+    """The commit measured, with `-dirty` when the working tree has changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def draw_history() -> None:
@@ -156,15 +196,17 @@ def draw_history() -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    runs = sorted(RESULTS.glob("*.json"))
-    rows = [json.loads(p.read_text()) for p in runs]
+    rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
     if not rows:
         return
-    labels = [r["stamp"][:16] for r in rows]
     fig, ax = plt.subplots(figsize=(8, 4))
-    for key in ("floor", "full", "incremental"):
-        ax.plot(labels, [r[key]["seconds"] for r in rows], marker="o", label=key)
-    ax.plot(labels, [r["identity"]["seconds"] for r in rows], marker="o", label="identity")
+    for profile, style in zip(PROFILES, ("-", "--"), strict=True):
+        runs = [r for r in rows if r.get("profile", "standard") == profile]
+        when = [dt.datetime.strptime(r["stamp"], "%Y-%m-%dT%H-%M-%S") for r in runs]
+        for i, key in enumerate(("floor", "full", "incremental", "identity")):
+            if runs:
+                ax.plot(when, [r[key]["seconds"] for r in runs], style, color=f"C{i}",
+                        marker="o", label=key if profile == "standard" else f"{key} ({profile})")
     ax.set_ylabel("seconds")
     ax.set_title("cdp benchmark history")
     ax.legend()
@@ -178,11 +220,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", choices=PROFILES, default="standard",
+                        help="traffic profile of the generated dumps (cdp generate --profile)")
     parser.add_argument("--identity-links", type=int, default=None,
                         help="links for the identity step (default: --events)")
     args = parser.parse_args()
 
-    cache = generate(args.events, args.days, args.seed)
+    commit = git_commit()  # the code measured, before a long run gives time to change it
+    cache = generate(args.events, args.days, args.seed, args.profile)
     all_days = sorted(p.name for p in (cache / "all").iterdir() if p.is_dir())
     history, new_day = all_days[:-1], all_days[-1]
     work = cache / "run"
@@ -202,23 +247,16 @@ def main() -> None:
     floor_result = floor(raw, work / "floor.duckdb")
     print(f"  {floor_result}")
     print("full build from an empty warehouse ...")
-    started = time.time()
-    full = run_measured(cdp, env)
+    full = measure_build(cdp, env, warehouse, work / "full-summary.json")
     full["events"] = events_loaded(warehouse)
-    full["load_seconds"] = load_seconds(warehouse)
-    full.update(dbt_profile(started))
+    print_build(full)
     last_load = newest_load(warehouse)
-    print(f"  {full['seconds']} s (load {full['load_seconds']} s, dbt "
-          f"{full.get('dbt_seconds')} s), peak {full['peak_rss_mb']} MB")
     print(f"incremental build after adding {new_day} ...")
     (raw / new_day).symlink_to(cache / "all" / new_day, target_is_directory=True)
-    started = time.time()
-    incremental = run_measured(cdp, env)
+    incremental = measure_build(cdp, env, warehouse, work / "incremental-summary.json",
+                                since_load=last_load)
     incremental["events"] = events_loaded(warehouse) - full["events"]
-    incremental["load_seconds"] = load_seconds(warehouse, since=last_load)
-    incremental.update(dbt_profile(started))
-    print(f"  {incremental['seconds']} s (load {incremental['load_seconds']} s, dbt "
-          f"{incremental.get('dbt_seconds')} s), peak {incremental['peak_rss_mb']} MB")
+    print_build(incremental)
     links = args.identity_links or args.events
     print(f"identity resolution alone on {links:,} links ...")
     identity_json = work / "identity.json"
@@ -226,15 +264,19 @@ def main() -> None:
                              "--seed", str(args.seed), "--json", str(identity_json)])
     identity.update(json.loads(identity_json.read_text()))
 
+    def kept(build: dict) -> dict:
+        return {k: v for k, v in build.items() if k not in ("output_tail", "launched")}
+
     result = {
         "stamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H-%M-%S"),
+        "commit": commit,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(), "duckdb": duckdb.__version__},
-        "events": args.events, "days": args.days,
+        "profile": args.profile, "events": args.events, "days": args.days, "seed": args.seed,
         "floor": floor_result,
-        "full": {k: v for k, v in full.items() if k != "output_tail"},
-        "incremental": {k: v for k, v in incremental.items() if k != "output_tail"},
-        "identity": {k: v for k, v in identity.items() if k != "output_tail"},
+        "full": kept(full),
+        "incremental": kept(incremental),
+        "identity": kept(identity),
     }
     result["ratios"] = {
         "full_over_floor": round(full["seconds"] / floor_result["seconds"], 2),
@@ -242,10 +284,12 @@ def main() -> None:
     }
     result["events_per_second_full"] = round(full["events"] / full["seconds"])
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{result['stamp']}.json").write_text(json.dumps(result, indent=2))
+    path = RESULTS / f"{result['stamp']}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
     draw_history()
-    print(json.dumps({k: result[k] for k in ("floor", "full", "incremental", "ratios")},
-                     indent=2))
+    print(json.dumps({k: result[k] for k in ("floor", "ratios")}, indent=2))
+    print(f"saved {path.relative_to(ROOT)}; README and docs tables: uv run python "
+          "bench/report.py")
 
 
 if __name__ == "__main__":

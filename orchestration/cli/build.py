@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from pathlib import Path
@@ -35,9 +36,14 @@ verbose_option = click.option(
 @click.option("--events", type=click.IntRange(1), default=None,
               help="Aim for about this many events (scales --customers).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True)
+# the choices are orchestration.generator.config.PROFILES (not imported: start-up time)
+@click.option("--profile", type=click.Choice(["standard", "light"]), default="standard",
+              show_default=True,
+              help="Traffic: standard (web and app, full payloads) or light (web only, short "
+                   "payloads; the same visitors and journeys).")
 def generate(
     days: int, customers: int, seed: int, out: Path | None, start: dt.datetime | None,
-    events: int | None, workers: int,
+    events: int | None, workers: int, profile: str,
 ) -> None:
     """Write realistic Segment-spec sample dumps: OUT/YYYY-MM-DD/*.jsonl.gz."""
     from orchestration.generator import generate as run_generator
@@ -46,7 +52,7 @@ def generate(
     started = time.perf_counter()
     stats = run_generator(
         target, days=days, customers=customers, seed=seed,
-        start=start.date() if start else None, events=events, workers=workers,
+        start=start.date() if start else None, events=events, workers=workers, profile=profile,
     )
     seconds = time.perf_counter() - started
     console.print(
@@ -62,11 +68,17 @@ def generate(
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None,
               help="DuckDB file (default: CDP_WAREHOUSE, else data/warehouse.duckdb).")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
+@click.option(
+    "--summary-json", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="Also write the summary as JSON: the table's numbers, the run id, each step's start "
+         "and seconds, publishing's seconds and the dbt invocation id.",
+)
 @verbose_option
-def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool, verbose: bool) -> None:
+def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool,
+          summary_json: Path | None, verbose: bool) -> None:
     """Load every day folder found and run the dbt build, through the nightly Dagster job."""
     raw, wh = use_paths(raw_dir, warehouse)
-    run_build(raw, wh, full_refresh=full_refresh, verbose=verbose)
+    run_build(raw, wh, full_refresh=full_refresh, verbose=verbose, summary_json=summary_json)
 
 
 @click.command()
@@ -99,9 +111,13 @@ def demo(days: int, customers: int, seed: int, verbose: bool) -> None:
     )
 
 
-def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool = False) -> None:
+def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool = False,
+              summary_json: Path | None = None) -> None:
     """Run the nightly job in-process over the day folders under `raw` that are new or
-    changed since they were loaded (every folder on a first build or a full refresh)."""
+    changed since they were loaded (every folder on a first build or a full refresh).
+
+    With `summary_json`, the summary is also written there as JSON (`write_summary_json`).
+    """
     from orchestration.defs.runner import BuildFailed, plan_days, run_nightly_job
     from orchestration.ingest.folders import find_day_folders
 
@@ -110,6 +126,8 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool =
         raise CdpError(f"{raw}: no YYYY-MM-DD dump folders found (set CDP_RAW_DIR or --raw-dir)")
     fingerprint = project_fingerprint()
     if not full_refresh and (since := _up_to_date_since(raw, warehouse, fingerprint)):
+        if summary_json is not None:
+            write_summary_json(summary_json, {"ran": False, "up_to_date_since": since.isoformat()})
         console.print(
             f"nothing to do: no new or changed dump folder, no pending erasure and no changed "
             f"project file since the build of {since:%Y-%m-%d %H:%M:%S} UTC; dbt not run "
@@ -136,9 +154,25 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool =
     with connect(warehouse) as conn:
         record_build(conn, fingerprint, days, summary["seconds"])
     _print_summary(summary)
+    if summary_json is not None:
+        write_summary_json(summary_json, {"ran": True, **summary, "log": str(log)})
     # paths unwrapped, so they can be copied from any terminal
     console.print(f"published: {summary.get('published') or '-'}\nfull log: {log}",
                   markup=False, highlight=False, soft_wrap=True)
+
+
+def write_summary_json(path: Path, summary: dict) -> None:
+    """`cdp build --summary-json`: what the summary table prints, for a program to read.
+
+    `ran` false (with `up_to_date_since`) when there was nothing to do. Otherwise the table's
+    counts and `seconds` (the job's wall time), `run_id`, `steps` ({step key: {"started_at":
+    epoch seconds, "seconds"}}, from the run's event log), `publish_seconds` (the copy
+    itself), `dbt_invocation_id` (the `metadata.invocation_id` of the run's
+    target/<folder>/run_results.json) and `log`. The loader's own seconds are in
+    raw.load_log.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def _up_to_date_since(raw: Path, warehouse: Path, fingerprint: str) -> dt.datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +20,10 @@ from orchestration.warehouse import LOCKED, connect
 NIGHTLY_JOB = "cdp_nightly"
 DBT_OP = "cdp_dbt_models"
 RAW_OP = "raw__events"
+
+
+STEP_ENDS = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
+             dg.DagsterEventType.STEP_FAILURE}
 
 
 class BuildFailed(RuntimeError):
@@ -129,6 +133,8 @@ def run_nightly_job(
             raise_on_error=False,
         )
         summary = summarise(result, echo)
+        summary["run_id"] = result.run_id
+        summary["steps"] = step_timings(instance.all_logs(result.run_id, of_type=STEP_ENDS))
     summary["consent_excluded"] = _consent_excluded_total(warehouse)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     if not result.success:
@@ -144,6 +150,9 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
         "rows_erased": 0, "consent_excluded": 0,
         "models_built": 0, "tests_passed": 0, "tests_warned": 0,
         "tests_failed": 0, "failed_checks": [],
+        # the seconds publishing reports for its own work, and the dbt invocation whose
+        # target/<run folder>/run_results.json times every node (the load's: raw.load_log)
+        "publish_seconds": 0.0, "dbt_invocation_id": None,
     }
     # A run over a range of partitions reports each asset (and check) once per partition.
     seen: set[str] = set()
@@ -167,9 +176,12 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
             elif key == "published/marts":
                 # the read-only copy for BI (its step logs where it went); not a dbt model
                 summary["published"] = str(meta.get("path", ""))
+                summary["publish_seconds"] = float(meta.get("publish_seconds", 0.0))
             elif key not in seen:
                 seen.add(key)
                 summary["models_built"] += 1
+                if meta.get("invocation_id"):  # dagster-dbt's, the same on every node
+                    summary["dbt_invocation_id"] = str(meta["invocation_id"])
                 rows = meta.get("dagster/row_count")
                 echo(f"  built {key}" + (f" ({rows:,} rows)" if rows is not None else ""))
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
@@ -187,6 +199,25 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
                 summary["tests_failed"] += 1
                 summary["failed_checks"].append(name)
     return summary
+
+
+def step_timings(entries: Iterable[dg.EventLogEntry]) -> dict[str, dict[str, float]]:
+    """When each step of the run started (epoch seconds) and how long it took, from the run's
+    event log: what `cdp build --summary-json` and the benchmark split the wall time with."""
+    started: dict[str, float] = {}
+    steps: dict[str, dict[str, float]] = {}
+    for entry in entries:
+        event = entry.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[event.step_key] = entry.timestamp
+        elif event.event_type in (dg.DagsterEventType.STEP_SUCCESS,
+                                  dg.DagsterEventType.STEP_FAILURE):
+            begin = started.get(event.step_key, entry.timestamp)
+            steps[event.step_key] = {"started_at": round(begin, 3),
+                                     "seconds": round(entry.timestamp - begin, 3)}
+    return steps
 
 
 def _erasures_need_full_refresh(warehouse: Path) -> bool:

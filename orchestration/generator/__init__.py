@@ -20,6 +20,11 @@ How it works (and why it is fast and deterministic):
    per-visit RNG so the next days' tasks can re-render them identically and keep the
    lines received on their own day. All other visits share the day's RNG.
 
+Traffic profiles (``profile``): ``"standard"`` is everything below; ``"light"`` (light.py)
+plans the same visitors and journeys without the mobile apps and renders short payloads (a
+minimal context, page properties with the title only, product and order properties with
+ids and amounts only), for measuring a build on lean web traffic.
+
 The output therefore depends only on the arguments, never on ``workers`` or timing;
 with an explicit ``start`` it is byte-for-byte reproducible (gzip headers carry no name
 or mtime; the compressed bytes are those of the local zlib).
@@ -59,9 +64,10 @@ What the data looks like (what a loader or model author can rely on):
 Where things are: ``catalog`` (pages, products, referrers, user agents, names: the static
 vocabulary), ``people`` (customers and their devices), ``plan`` (the visits of each
 customer and how they are delivered), ``render`` (a visit's journey) and ``messages``
-(one JSON line and its copies), ``malformed`` (lines to quarantine), ``writer`` (one day's
-gzip files), ``run`` (`generate` and its worker pool); ``config``, ``hashing`` and
-``formatting`` hold the tunables, the seeded hashing and the time/JSON text.
+(one JSON line and its copies), ``light`` (the light profile's payloads), ``malformed``
+(lines to quarantine), ``writer`` (one day's gzip files), ``run`` (`generate` and its worker
+pool); ``config``, ``hashing`` and ``formatting`` hold the tunables, the seeded hashing and
+the time/JSON text.
 """
 
 from orchestration.generator.catalog import JUNK_EMAILS, JUNK_USER_IDS

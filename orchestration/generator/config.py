@@ -36,6 +36,8 @@ _K_BROWSE, _K_SIGNUP, _K_LOGIN, _K_BUY, _K_GUEST_BUY, _K_KIOSK, _K_APP, _K_APP_L
 _DEV_APP, _DEV_KIOSK = 14, 15
 # Consent codes
 _C_NONE, _C_DENIED, _C_GRANTED_ADS, _C_GRANTED_NO_ADS = range(4)
+# Traffic profiles: what the messages carry (light.py), not who visits when.
+PROFILES = ("standard", "light")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class _Config:
     files_per_day: int
     malformed_rate: float
     duplicate_rate: float
+    profile: str = "standard"  # "light": web only, short payloads (see light.py)
+
+    @property
+    def light(self) -> bool:
+        return self.profile == "light"
 
     @property
     def horizon_ms(self) -> int:

@@ -203,14 +203,31 @@ class _Messages:
                 url = _SITE + path
         referrer = landing_ref if landing_ref is not None else self.prev_url
         self.prev_url = url
-        page_json = (f'{{"path":"{path}","referrer":"{referrer}","search":"{search}",'
-                     f'"title":"{title}","url":"{url}"}}')
+        page_json, properties = self._page_json(path, referrer, search, title, url)
         if landing_ref is None:
             self.campaign = ""
         self.page_json = page_json
         self.page_ctx = ""  # built on demand by _context() for the page's other events
         self.emit(f'{self.aid_part}{self.ctx}{self.campaign},"page":{page_json}}},"name":"{name}",',
-                  f',"properties":{page_json},"type":"page"{self.uid_sfx}', self.t)
+                  f',"properties":{properties},"type":"page"{self.uid_sfx}', self.t)
+
+    # -- what a profile changes (light.py) ------------------------------------------
+    def _page_json(self, path: str, referrer: str, search: str, title: str,
+                   url: str) -> tuple[str, str]:
+        """(``context.page``, ``properties``) of a page view: the same object, as
+        analytics.js sends it."""
+        page_json = (f'{{"path":"{path}","referrer":"{referrer}","search":"{search}",'
+                     f'"title":"{title}","url":"{url}"}}')
+        return page_json, page_json
+
+    def _context_head(self, device: _Device) -> str:
+        """``"context":{`` and the device's fields (library, locale, user agent, app, os),
+        each followed by a comma."""
+        return f'"context":{{{device.ctx_common},'
+
+    def _order_body(self, props: dict, products: str) -> str:
+        """The properties of ``Order Completed``: ``props`` and the products."""
+        return _q(props)[:-1] + f',"products":[{products}]}}'
 
     def _context(self) -> str:
         """``"context":{...},`` of the current page (for events other than the page view)."""

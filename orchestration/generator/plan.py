@@ -150,7 +150,7 @@ def _plan_customer(cfg: _Config, keys: _Keys, r: random.Random, c: int, out: lis
                 if t < horizon:
                     visits.append([t, 0, _K_BUY, 1])
         signup_t = visits[signup_at][0]
-        if core.has_app:
+        if core.has_app and not cfg.light:  # light traffic is web only
             app_visits = []
             for _ in range(1 + int(rnd() * 4)):
                 day = int(rnd() * days)

@@ -110,7 +110,7 @@ class _Renderer(_Messages):
         if device.mobile:
             cc, d = int(rnd() * 256), 1 + int(rnd() * 254)
         consent = _CONSENT_FRAGMENTS[(flags >> 1) & 3]
-        self.ctx = f'"context":{{{device.ctx_common},"ip":"{a}.{b}.{cc}.{d}"{consent}'
+        self.ctx = f'{self._context_head(device)}"ip":"{a}.{b}.{cc}.{d}"{consent}'
         if device.session_ids:  # RudderStack: the session start on the device clock, in ms
             self.ctx += f',"sessionId":{t0 + self.skew}'
         self.campaign = ""
@@ -369,7 +369,7 @@ class _Renderer(_Messages):
         props.update({"tax": tax, "shipping": shipping, "discount": discount, "currency": cur})
         if discount:
             props["coupon"] = "SPRING10"
-        body = _q(props)[:-1] + f',"products":[{products}]}}'
+        body = self._order_body(props, products)
         self.track("Order Completed", body, 40_000 + int(rnd() * 80_000))
         self._advance(rng)
         self.page(_P_SUCCESS)

@@ -11,10 +11,17 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from orchestration.generator.config import _CHUNK, _DAY_MS, _PILOT_CUSTOMERS, _Config, _Keys
+from orchestration.generator.config import (
+    _CHUNK,
+    _DAY_MS,
+    _PILOT_CUSTOMERS,
+    PROFILES,
+    _Config,
+    _Keys,
+)
 from orchestration.generator.formatting import _EPOCH_ORDINAL
+from orchestration.generator.light import _renderer
 from orchestration.generator.plan import _plan_chunk, _plan_chunk_task, _spill_days, _visit_rng
-from orchestration.generator.render import _Renderer
 from orchestration.generator.writer import _render_day_task
 
 
@@ -48,7 +55,7 @@ def _events_per_customer(cfg: _Config, sample: int) -> float:
         if not copy and lo <= recv < hi:
             count[0] += 1
 
-    renderer = _Renderer(cfg, sink)
+    renderer = _renderer(cfg, sink)
     for v in visits:
         renderer.render(v, _visit_rng(keys, v))
     return max(count[0], 1) / sample
@@ -66,12 +73,14 @@ def generate(
     workers: int = 1,
     malformed_rate: float = 0.002,
     duplicate_rate: float = 0.01,
+    profile: str = "standard",
 ) -> GenerateStats:
     """Write ``days`` folders of Segment-spec JSON lines under ``out``; return the counts.
 
     ``start`` is the first folder's date (default: today UTC minus ``days``). ``events``,
     when given, overrides ``customers`` with however many customers make about that many
-    distinct valid messages. The output depends only on the arguments (not on
+    distinct valid messages. ``profile`` is the traffic: ``"standard"``, or ``"light"`` (web
+    only, short payloads; see light.py). The output depends only on the arguments (not on
     ``workers``); with an explicit ``start`` it is byte-for-byte reproducible.
     """
     if days < 1:
@@ -86,6 +95,8 @@ def generate(
         raise ValueError("customers must be at least 1")
     if events is not None and events < 1:
         raise ValueError("events must be at least 1")
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
     if start is None:
         start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
     cfg = _Config(
@@ -95,6 +106,7 @@ def generate(
         files_per_day=int(files_per_day),
         malformed_rate=float(malformed_rate),
         duplicate_rate=float(duplicate_rate),
+        profile=profile,
     )
     if events is not None:
         per_customer = _events_per_customer(cfg, _PILOT_CUSTOMERS)

@@ -18,9 +18,9 @@ from pathlib import Path
 from orchestration.generator.config import _DAY_MS, _FLUSH_LINES, _GZIP_LEVEL, _Config, _Keys
 from orchestration.generator.formatting import _day_prefix
 from orchestration.generator.hashing import _mix64
+from orchestration.generator.light import _renderer
 from orchestration.generator.malformed import MALFORMED_KINDS, _malformed_line
 from orchestration.generator.plan import _spill_days, _visit_rng
-from orchestration.generator.render import _Renderer
 
 
 class _GzipWriter:
@@ -118,7 +118,7 @@ def _render_day(cfg: _Config, out: Path, d: int, visits: list[int],
             raise RuntimeError(f"non-spill visit delivered outside its day: {line[:200]}")
         sink(recv, f, line, copy)
 
-    renderer = _Renderer(cfg, sink)
+    renderer = _renderer(cfg, sink)
     day_rng = random.Random(_mix64(keys.day ^ d))
     try:
         for v in spill:

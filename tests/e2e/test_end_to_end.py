@@ -1,6 +1,7 @@
 """End to end through Dagster: generated dumps -> nightly job in-process -> marts."""
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -100,8 +101,10 @@ def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path, monkeypatch):
         (raw / day).symlink_to(raw_all / day, target_is_directory=True)
     warehouse = tmp_path / "w.duckdb"
     args = ["build", "--raw-dir", str(raw), "--warehouse", str(warehouse)]
-    first = CliRunner().invoke(main, args)
+    summary_json = tmp_path / "summary.json"
+    first = CliRunner().invoke(main, [*args, "--summary-json", str(summary_json)])
     assert first.exit_code == 0, first.output
+    _assert_summary_json_times_every_step(summary_json, stats.events)
     # quiet: the summary on the terminal, every line of dbt and Dagster in the log file
     assert len(first.output.splitlines()) <= 40, first.output
     assert not re.search(r"\d+ of \d+ (START|OK|PASS)", first.output)  # dbt's node lines
@@ -119,9 +122,10 @@ def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path, monkeypatch):
         loaded_days = conn.execute("select count(*) from raw.load_log").fetchone()[0]
     assert loaded_days == len(days)
     # nothing new: dbt is not run at all, and the build says so in one line
-    result = CliRunner().invoke(main, args)
+    result = CliRunner().invoke(main, [*args, "--summary-json", str(summary_json)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("nothing to do: no new or changed dump folder")
+    assert json.loads(summary_json.read_text())["ran"] is False
     assert "building" not in result.output
     # a changed project file with no new dump: the job runs over the last day, which is kept
     # as loaded and not reported missing
@@ -130,6 +134,26 @@ def test_cdp_build_after_a_new_day_loads_only_that_day(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "1 day folder(s) unchanged since loaded: kept" in result.output
     assert "no such folder" not in result.output
+
+
+def _assert_summary_json_times_every_step(path: Path, events: int) -> None:
+    """`--summary-json`: the table's numbers, each step's seconds, and the dbt invocation
+    that the run's run_results.json names."""
+    from orchestration.settings import REPO_ROOT
+
+    summary = json.loads(path.read_text())
+    assert summary["ran"] is True and summary["tests_failed"] == 0
+    assert 0 < summary["events_loaded"] < events  # the last day is held back
+    steps = summary["steps"]
+    assert {"raw__events", "cdp_dbt_models", "published__marts",
+            "activation__audience_exports"} <= set(steps)
+    assert all(s["seconds"] >= 0 and s["started_at"] > 1e9 for s in steps.values())
+    assert steps["raw__events"]["started_at"] < steps["cdp_dbt_models"]["started_at"]
+    assert sum(s["seconds"] for s in steps.values()) <= summary["seconds"]
+    assert 0 < summary["publish_seconds"] <= steps["published__marts"]["seconds"]
+    run_folder = next((REPO_ROOT / "target").glob(f"cdp_dbt_models-{summary['run_id'][:7]}-*"))
+    run_results = json.loads((run_folder / "run_results.json").read_text())
+    assert run_results["metadata"]["invocation_id"] == summary["dbt_invocation_id"]
 
 
 def test_cdp_build_records_its_run_in_the_project_instance(tmp_path, monkeypatch):
