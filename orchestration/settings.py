@@ -134,8 +134,18 @@ def partitions_start_date() -> str:
 
 def duckdb_memory_limit() -> str:
     """CDP_DUCKDB_MEMORY_LIMIT: the loader's, dbt's and publishing's DuckDB memory cap
-    (profiles.yml reads the same variable), so a run's peak memory stays bounded."""
-    return _get("CDP_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT)
+    (profiles.yml reads the same variable, see point_dbt_at), so a run's peak memory stays
+    bounded; DuckDB spills to disk beyond it. Default: 2GB, or a third of the machine's
+    memory when that is less."""
+    return _get("CDP_DUCKDB_MEMORY_LIMIT") or _machine_memory_limit()
+
+
+def _machine_memory_limit() -> str:
+    try:
+        third = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 3
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows)
+        return DEFAULT_DUCKDB_MEMORY_LIMIT
+    return DEFAULT_DUCKDB_MEMORY_LIMIT if third >= 2 * 1000**3 else f"{third // 1000**2}MB"
 
 
 def max_identifiers_per_customer() -> int:
@@ -193,8 +203,10 @@ def analytics_consent_category() -> str:
 
 def point_dbt_at(warehouse: Path) -> None:
     """Make dbt (a subprocess or dbtRunner in this process) build `warehouse`: profiles.yml
-    reads CDP_WAREHOUSE, so it is the one value handed over through the environment."""
+    reads CDP_WAREHOUSE (and the memory cap, CDP_DUCKDB_MEMORY_LIMIT), the values handed
+    over through the environment."""
     os.environ["CDP_WAREHOUSE"] = str(warehouse)
+    os.environ["CDP_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
 
 
 def ui_environment(raw_dir: Path, warehouse: Path, home: Path) -> dict[str, str]:
