@@ -45,6 +45,22 @@
         {{ cdp.json_text(payload, '$.context.campaign.content') }} as campaign_content
 {%- endmacro %}
 
+{#- Mobile context (screen and track messages of Segment's mobile libraries): the app, the
+    device, its operating system and network, the dimensions app sessions are sliced by. -#}
+{% macro app_context_columns(payload='payload') -%}
+        {{ cdp.json_text(payload, '$.context.app.name') }} as app_name,
+        {{ cdp.json_text(payload, '$.context.app.version') }} as app_version,
+        {{ cdp.json_text(payload, '$.context.app.build') }} as app_build,
+        {{ cdp.json_text(payload, '$.context.device.type') }} as device_type,
+        {{ cdp.json_text(payload, '$.context.device.model') }} as device_model,
+        {{ cdp.json_text(payload, '$.context.device.manufacturer') }} as device_manufacturer,
+        {{ cdp.json_text(payload, '$.context.os.name') }} as os_name,
+        {{ cdp.json_text(payload, '$.context.os.version') }} as os_version,
+        {{ cdp.json_text(payload, '$.context.network.carrier') }} as network_carrier,
+        {{ cdp.json_bool(payload, '$.context.network.wifi') }} as network_wifi,
+        {{ cdp.json_bool(payload, '$.context.network.cellular') }} as network_cellular
+{%- endmacro %}
+
 {#- The rows a staging model reads: raw.events of the received days to process (all days on a
     full build, see macros/incremental.sql), of one message type when given, with the day's load
     stamp and the paths a JSON reader registered (render the columns that use `reader` first). -#}

@@ -18,7 +18,10 @@
         {{ cdp.normalize_email(cdp.json_str(payload, '$.context.traits.email')) }} as email,
 
         -- page the event happened on
-        {{ cdp.page_context_columns(payload) }}
+        {{ cdp.page_context_columns(payload) }},
+
+        -- app, device, os and network (events of Segment's mobile libraries)
+        {{ cdp.app_context_columns(payload) }}
 {%- endset -%}
 with
 
