@@ -1,4 +1,5 @@
-{#- The accepted identifiers of each message (junk removed), with alias previousIds typed as
+{#- The accepted identifiers of each message that may link them (junk removed, and no message
+    whose analytics consent is false), with alias previousIds typed as
     the identifier they name: a user id when that value is used as a user id anywhere, else an
     anonymous id (the usual case: aliasing a browser to the new user id).
 
@@ -17,7 +18,9 @@ identifiers as (
         identifier_type,
         identifier_value
     from {{ ref('stg_events__identifiers') }}
+    -- a message that refuses analytics consent links nothing (it stays in raw for erasure)
     where not is_junk
+        and (analytics_consent is null or analytics_consent)
 
 ),
 
