@@ -64,3 +64,10 @@ select *
 from {{ model }}
 where not coalesce(({{ expression }}), false)
 {% endtest %}
+
+{#- The start time of this dbt invocation (run_started_at, UTC), the same in every model of one
+    run: int_sessions__sessionized stamps the rows it writes with it, and
+    int_sessions__aggregated rolls up the session keys stamped since its own newest stamp. -#}
+{% macro build_started_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

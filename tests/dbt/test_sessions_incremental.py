@@ -2,7 +2,9 @@
 
 Five received days of events with late arrivals (received two days after they happened),
 out-of-order lines, a duplicate across days, tracker session ids, a session over the 24 h cap,
-consent refusals, a future timestamp and an identity link that arrives late; plus the
+consent refusals, a future timestamp, an identity link that arrives late (the owner of old
+events changes: their keys are re-sessionized though they got no new events), a shared browser
+whose second user's views arrive late, and app screens; plus the
 project's synthetic generator's output for the same days (its own late deliveries, duplicates,
 RudderStack session ids and consent changes). One warehouse is
 built partition by partition (load day d, then `dbt run --vars {min_date: d, max_date: d}`, as
@@ -21,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from support.dbt_project import (
+    MOBILE_APP,
     DbtProject,
     load_days,
     message,
@@ -100,6 +103,21 @@ def scenario_messages() -> list[dict]:
         m("page", "V1", t(2, 16, 0), anonymous_id="V", user_id="user-x", path="/pricing"),
         m("identify", "U2", t(4, 9, 0), anonymous_id="U", user_id="user-x",
           traits={"email": "x@example.com"}),
+        # K: a shared browser. k-one logs in first, so the browser is k-one's; k-two's page
+        # views, received two days late, are k-two's (merge protection) and cut k-one's visit
+        # into three sessions; the anonymous view after them is the browser's (k-one's)
+        m("identify", "K1", t(1, 10, 0), anonymous_id="K", user_id="k-one"),
+        m("page", "K2", t(1, 10, 1), anonymous_id="K", user_id="k-one", path="/account"),
+        m("page", "K3", t(1, 10, 5), anonymous_id="K", path="/pricing"),
+        m("page", "K4", t(1, 10, 8), received_at=late(t(1, 10, 8)), anonymous_id="K",
+          user_id="k-two", path="/account"),
+        m("page", "K5", t(1, 10, 9), received_at=late(t(1, 10, 9)), anonymous_id="K",
+          path="/blog"),
+        # A: an app visit, its last screen received two days late (a new exit screen)
+        m("screen", "A1", t(2, 9, 0), anonymous_id="A", name="Home", app=MOBILE_APP),
+        m("track", "A2", t(2, 9, 1), anonymous_id="A", event="Product Viewed", app=MOBILE_APP),
+        m("screen", "A3", t(2, 9, 2), received_at=late(t(2, 9, 2)), anonymous_id="A",
+          name="Store", app=MOBILE_APP),
     ]
 
 
@@ -164,14 +182,18 @@ REMOVED_ON_RELOAD = {"W1", "X2"}
 SESSION_MODELS = [
     "int_sessions__events_unioned", "int_sessions__sessionized", "int_sessions__aggregated",
 ]
-# the staging tables they read are incremental too (parsed once per received day)
-INCREMENTAL_MODELS = ["stg_events__pages", "stg_events__tracks", *SESSION_MODELS]
 INCREMENTAL_TABLES = [f"intermediate.{model}" for model in SESSION_MODELS]
+# what a run between the first and the last day builds: the session models and everything they
+# read, the identity models included (sessions are cut where an event's owner changes, so each
+# run sessionizes with that run's identity graph, as the Dagster job does)
+SESSION_BUILD = ["+int_sessions__aggregated"]
 
 MART_KEYS = {
     "marts.sessions": ["session_id"],
     "marts.page_views": ["event_id"],
+    "marts.screen_views": ["event_id"],
     "marts.page_metrics_daily": ["date", "page_path"],
+    "marts.screen_metrics_daily": ["date", "screen_name"],
     "intermediate.int_sessions__sessionized": ["message_id"],
     "intermediate.int_sessions__aggregated": ["session_id"],
     "intermediate.int_sessions__events_unioned": ["message_id"],
@@ -179,11 +201,12 @@ MART_KEYS = {
 
 
 def table(warehouse: Path, name: str) -> pd.DataFrame:
-    """The relation's rows in key order; `loaded_at` (when a day was loaded, the incremental
-    watermark) differs between two warehouses by construction and is left out."""
+    """The relation's rows in key order; `loaded_at` (when a day was loaded) and
+    `sessionized_at` (when the row was written), the incremental watermarks, differ between two
+    warehouses by construction and are left out."""
     keys = ", ".join(MART_KEYS[name])
     frame = query(warehouse, f"select * from {name} order by {keys}").reset_index(drop=True)
-    return frame.drop(columns=["loaded_at"], errors="ignore")
+    return frame.drop(columns=["loaded_at", "sessionized_at"], errors="ignore")
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +224,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     # Day by day, as the partitioned Dagster job runs (each run processes the days loaded since).
     # The marts are tables rebuilt from the incremental models on every run and hold no state
-    # of their own, so between the first and the last day only the incremental models run.
+    # of their own, so between the first and the last day only the session models and what they
+    # read run.
     daily = DbtProject(root / "daily" / "warehouse.duckdb", root / "daily")
     daily.work_dir.mkdir()
     snapshot = None
@@ -211,7 +235,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
             # the last partition also runs the data tests, on the incrementally built tables
             daily.build_day(day, with_tests=day == DAYS[-1])
         else:
-            daily.build_day(day, select=INCREMENTAL_MODELS)
+            daily.build_day(day, select=SESSION_BUILD)
         if index == 1:
             snapshot = query(daily.warehouse, """
                 select message_id, session_id from intermediate.int_sessions__sessionized
@@ -223,7 +247,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     daily_tables = {name: table(daily.warehouse, name) for name in MART_KEYS}
 
     # the same last partition again: nothing changes
-    daily.build_day(DAYS[-1], select=INCREMENTAL_MODELS)
+    daily.build_day(DAYS[-1], select=SESSION_BUILD)
     rerun_tables = {name: table(daily.warehouse, name) for name in INCREMENTAL_TABLES}
 
     # everything at once
@@ -299,3 +323,13 @@ def test_late_events_reshape_their_sessions(builds: dict) -> None:
     # consent refused: no session; the future timestamp is clamped
     assert "S" not in set(sessions.anonymous_id)
     assert sessions.loc["T1", "clamped_events"] == 1
+    # K: the late k-two views cut the shared browser's visit at each change of owner
+    k = sessions[sessions.anonymous_id == "K"].sort_values("started_at")
+    assert list(k.index) == ["K2", "K4", "K5"]
+    assert list(k.page_views) == [2, 1, 1]
+    assert k.customer_id["K2"] == k.customer_id["K5"] != k.customer_id["K4"]
+    # A: an app session; the late screen is its new exit screen
+    assert sessions.loc["A1", "landing_screen_name"] == "Home"
+    assert sessions.loc["A1", "exit_screen_name"] == "Store"
+    assert (sessions.loc["A1", "screen_views"], sessions.loc["A1", "track_events"]) == (2, 1)
+    assert sessions.loc["A1", "platform"] == "ios" and sessions.loc["A1", "is_app_session"]

@@ -225,7 +225,7 @@ def test_consent_false_messages_are_kept_out_and_counted(warehouse) -> None:
             (select count(*) from intermediate.int_sessions__events_unioned
              where is_excluded_by_consent) as excluded,
             (select count(*) from intermediate.int_sessions__sessionized
-             where anonymous_id = 'c-1') as sessionized,
+             where session_key = 'anonymous_id:c-1') as sessionized,
             (select count(*) from marts.page_views where anonymous_id = 'c-1') as page_views,
             (select count(*) from marts.sessions where anonymous_id = 'c-1') as sessions,
             (select count(*) from marts.page_views where anonymous_id = 'c-2') as consented

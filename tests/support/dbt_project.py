@@ -30,7 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The models these tests build, their parents (staging, identity), and every test whose
 # parents are all built: tests of other marts (customer_360, ...) are not selected.
-SESSIONS_SELECTION = ["+page_metrics_daily", "+sessions", "+page_views"]
+SESSIONS_SELECTION = [
+    "+page_metrics_daily", "+screen_metrics_daily", "+sessions", "+page_views", "+screen_views",
+]
 
 
 def iso(value: dt.datetime | str) -> str:
@@ -59,8 +61,12 @@ def message(
     analytics_consent: bool | None = None,
     campaign: dict[str, str] | None = None,
     host: str = "https://shop.example.com",
+    name: str | None = None,
+    app: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One Segment-spec message (camelCase, as Segment and RudderStack write them)."""
+    """One Segment-spec message (camelCase, as Segment and RudderStack write them). `name` is
+    a screen's name; `app` adds a mobile library's context: its `app`, `device`, `os` and
+    `network` entries (MOBILE_APP is an iPhone app)."""
     msg: dict[str, Any] = {
         "type": type_,
         "messageId": message_id,
@@ -91,7 +97,22 @@ def message(
         msg["context"]["consent"] = {"categoryPreferences": {"Analytics": analytics_consent}}
     if campaign is not None:
         msg["context"]["campaign"] = campaign
+    if name is not None:
+        msg["name"] = name
+        msg["properties"] = {**(properties or {}), "name": name}
+    if app is not None:
+        msg["context"].update(app)
     return msg
+
+
+# The context Segment's iOS library sends with every message of an app.
+MOBILE_APP: dict[str, Any] = {
+    "library": {"name": "analytics-ios", "version": "4.1.8"},
+    "app": {"name": "Shop", "version": "3.2.1", "build": "321", "namespace": "com.example.shop"},
+    "device": {"type": "ios", "model": "iPhone15,2", "manufacturer": "Apple"},
+    "os": {"name": "iOS", "version": "17.4.1"},
+    "network": {"wifi": True, "cellular": False, "carrier": "T-Mobile"},
+}
 
 
 def write_dump(

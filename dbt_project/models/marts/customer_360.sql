@@ -24,16 +24,6 @@ sessions as (
 
 ),
 
-tracks as (
-
-    select t.message_id, mc.customer_id
-    from {{ ref('stg_events__tracks') }} as t
-    inner join {{ ref('int_identity__message_customers') }} as mc
-        on mc.message_id = t.message_id
-    where t.analytics_consent is null or t.analytics_consent
-
-),
-
 identifiers as (
 
     select
@@ -58,11 +48,27 @@ identifiers as (
 
 session_totals as (
 
+    -- a session, its views and its track events belong to the owner of its events
+    -- (int_identity__message_customers): these sums are the customer's rows of marts.sessions,
+    -- marts.page_views and marts.screen_views (tests/assert_customer_360_matches_marts.sql)
     select
         customer_id,
         count(*) as sessions,
+        cast(sum(views) as {{ dbt.type_bigint() }}) as views,
         cast(sum(page_views) as {{ dbt.type_bigint() }}) as page_views,
+        cast(sum(screen_views) as {{ dbt.type_bigint() }}) as screen_views,
+        cast(sum(track_events) as {{ dbt.type_bigint() }}) as track_events,
         count(case when has_conversion then 1 end) as converting_sessions,
+        count(case when is_app_session then 1 end) as app_sessions,
+        -- the platforms of the customer's sessions, in alphabetical order
+        nullif(concat_ws(', ',
+            max(case when platform = 'android' then 'android' end),
+            max(case when platform = 'ios' then 'ios' end),
+            max(case when platform = 'other' then 'other' end),
+            max(case when platform = 'web' then 'web' end)
+        ), '') as platforms,
+        {{ cdp.latest_non_null('case when is_app_session then app_version end',
+            'started_at', 'session_id') }} as last_app_version,
         {{ cdp.first_non_null('utm_source', 'started_at', 'session_id') }} as first_touch_source,
         {{ cdp.first_non_null('utm_medium', 'started_at', 'session_id') }} as first_touch_medium,
         {{ cdp.first_non_null('utm_campaign', 'started_at', 'session_id') }}
@@ -73,14 +79,6 @@ session_totals as (
             as last_touch_campaign
     from sessions
     where customer_id is not null
-    group by customer_id
-
-),
-
-track_totals as (
-
-    select customer_id, count(*) as track_events
-    from tracks
     group by customer_id
 
 ),
@@ -117,9 +115,15 @@ final as (
         i.last_seen_at,
         {{ dbt.datediff('i.last_seen_at', 'a.as_of_at', 'day') }} as days_since_last_seen,  -- noqa: LT05
         coalesce(s.sessions, 0) as sessions,
+        coalesce(s.views, 0) as views,
         coalesce(s.page_views, 0) as page_views,
-        coalesce(tt.track_events, 0) as track_events,
+        coalesce(s.screen_views, 0) as screen_views,
+        coalesce(s.track_events, 0) as track_events,
         coalesce(s.converting_sessions, 0) as converting_sessions,
+        -- apps
+        coalesce(s.app_sessions, 0) as app_sessions,
+        s.platforms,
+        s.last_app_version,
         -- commerce
         coalesce(o.orders, 0) as orders,
         cast(coalesce(o.revenue, 0) as {{ dbt.type_numeric() }}) as revenue,
@@ -137,7 +141,6 @@ final as (
     left join traits as t on t.customer_id = i.customer_id
     left join orders as o on o.customer_id = i.customer_id
     left join session_totals as s on s.customer_id = i.customer_id
-    left join track_totals as tt on tt.customer_id = i.customer_id
 
 )
 
@@ -159,9 +162,14 @@ select
     last_seen_at,
     days_since_last_seen,
     sessions,
+    views,
     page_views,
+    screen_views,
     track_events,
     converting_sessions,
+    app_sessions,
+    platforms,
+    last_app_version,
     orders,
     revenue,
     first_order_at,

@@ -42,9 +42,15 @@ final as (
         customers.last_seen_at,
         customers.days_since_last_seen,
         customers.sessions,
+        customers.views,
         customers.page_views,
+        customers.screen_views,
         customers.track_events,
         customers.converting_sessions,
+        -- apps
+        customers.app_sessions,
+        customers.platforms,
+        customers.last_app_version,
         -- commerce
         customers.orders,
         customers.revenue,

@@ -1,21 +1,38 @@
-{#- One row per page event (consented, with a session key): its session, position in the
-    session, time on page, and the customer of the event from today's identity graph (the
-    customer of its user id, else of its anonymous id), so customers follow identity changes on
-    every build. -#}
+{#- One row per page event (consented, with a session key): its session, position among the
+    session's views, time on page, and its customer: the owner of the message in this build's
+    identity graph (int_identity__message_customers, the rule every mart uses), which is the
+    session's customer. App screens are in marts.screen_views, by the same definitions. -#}
 with
 
 page_events as (
 
-    select * from {{ ref('int_sessions__sessionized') }}
+    select
+        message_id,
+        session_id,
+        customer_id,
+        event_at,
+        view_in_session,
+        time_on_view_seconds,
+        is_landing,
+        is_exit
+    from {{ ref('int_sessions__sessionized') }}
     where event_type = 'page'
 
 ),
 
-identities as (
+page_attributes as (
 
-    select identifier_type, identifier_value, customer_id
-    from {{ ref('identity_graph') }}
-    where identifier_type in ('anonymous_id', 'user_id')
+    select
+        message_id,
+        anonymous_id,
+        user_id,
+        page_path,
+        page_url,
+        page_title,
+        referrer,
+        is_clamped
+    from {{ ref('int_sessions__events_unioned') }}
+    where event_type = 'page'
 
 ),
 
@@ -25,36 +42,32 @@ final as (
         -- ids
         page_events.message_id as event_id,
         page_events.session_id,
-        coalesce(user_identities.customer_id, anonymous_identities.customer_id) as customer_id,
-        page_events.anonymous_id,
-        page_events.user_id,
+        page_events.customer_id,
+        page_attributes.anonymous_id,
+        page_attributes.user_id,
 
         -- timestamps
         page_events.event_at as viewed_at,
         cast(page_events.event_at as date) as viewed_date,
 
         -- page
-        page_events.page_path,
-        page_events.page_url,
-        page_events.page_title,
-        page_events.referrer,
+        page_attributes.page_path,
+        page_attributes.page_url,
+        page_attributes.page_title,
+        page_attributes.referrer,
 
         -- position and time on page
-        page_events.page_view_in_session,
-        page_events.time_on_page_seconds,
+        page_events.view_in_session as page_view_in_session,
+        page_events.time_on_view_seconds as time_on_page_seconds,
 
         -- booleans
         page_events.is_landing,
         page_events.is_exit,
-        page_events.is_clamped
+        page_attributes.is_clamped
 
     from page_events
-    left join identities as user_identities
-        on user_identities.identifier_type = 'user_id'
-        and page_events.user_id = user_identities.identifier_value
-    left join identities as anonymous_identities
-        on anonymous_identities.identifier_type = 'anonymous_id'
-        and page_events.anonymous_id = anonymous_identities.identifier_value
+    inner join page_attributes
+        on page_events.message_id = page_attributes.message_id
 
 )
 

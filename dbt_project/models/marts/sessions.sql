@@ -1,19 +1,11 @@
-{#- One row per session: the incremental session rollup joined with today's identity graph
-    (so a session's customer follows identity changes on every build) and attributed to a
-    source / medium / campaign and a channel. -#}
+{#- One row per session: the incremental session rollup (whose customer is the owner of its
+    events in this build's identity graph, int_identity__message_customers), attributed to a
+    source / medium / campaign and a channel, with its platform and app context. -#}
 with
 
 sessions as (
 
     select * from {{ ref('int_sessions__aggregated') }}
-
-),
-
-identities as (
-
-    select identifier_type, identifier_value, customer_id
-    from {{ ref('identity_graph') }}
-    where identifier_type in ('anonymous_id', 'user_id')
 
 ),
 
@@ -185,7 +177,7 @@ final as (
     select
         -- ids
         sessions.session_id,
-        coalesce(anonymous_identities.customer_id, user_identities.customer_id) as customer_id,
+        sessions.customer_id,
         sessions.anonymous_id,
         sessions.user_id,
         sessions.tracker_session_id,
@@ -199,15 +191,19 @@ final as (
 
         -- counts
         sessions.events,
+        sessions.views,
         sessions.page_views,
+        sessions.screen_views,
         sessions.track_events,
         sessions.conversions,
 
-        -- pages
+        -- landing and exit view
         sessions.landing_page_path,
         sessions.landing_page_url,
         sessions.landing_page_title,
         sessions.exit_page_path,
+        sessions.landing_screen_name,
+        sessions.exit_screen_name,
 
         -- attribution
         sessions.referrer,
@@ -218,9 +214,24 @@ final as (
         attributed.channel,
         attributed.attribution_method,
 
+        -- platform, app, device, os and network
+        sessions.platform,
+        sessions.app_name,
+        sessions.app_version,
+        sessions.app_build,
+        sessions.device_type,
+        sessions.device_model,
+        sessions.device_manufacturer,
+        sessions.os_name,
+        sessions.os_version,
+        sessions.network_carrier,
+        sessions.network_wifi,
+        sessions.network_cellular,
+
         -- booleans
         sessions.is_bounce,
         sessions.has_conversion,
+        sessions.is_app_session,
         sessions.is_split_by_cap,
 
         -- data quality
@@ -230,13 +241,6 @@ final as (
     from sessions
     inner join attributed
         on sessions.session_id = attributed.session_id
-    left join identities as anonymous_identities
-        on anonymous_identities.identifier_type = 'anonymous_id'
-        and sessions.anonymous_id = anonymous_identities.identifier_value
-    left join identities as user_identities
-        on sessions.anonymous_id is null
-        and user_identities.identifier_type = 'user_id'
-        and sessions.user_id = user_identities.identifier_value
 
 )
 
@@ -252,13 +256,17 @@ select
     started_date,
     duration_seconds,
     events,
+    views,
     page_views,
+    screen_views,
     track_events,
     conversions,
     landing_page_path,
     landing_page_url,
     landing_page_title,
     exit_page_path,
+    landing_screen_name,
+    exit_screen_name,
     referrer,
     referrer_host,
     utm_source,
@@ -266,8 +274,21 @@ select
     utm_campaign,
     channel,
     attribution_method,
+    platform,
+    app_name,
+    app_version,
+    app_build,
+    device_type,
+    device_model,
+    device_manufacturer,
+    os_name,
+    os_version,
+    network_carrier,
+    network_wifi,
+    network_cellular,
     is_bounce,
     has_conversion,
+    is_app_session,
     is_split_by_cap,
     clamped_events,
     anchor_message_id

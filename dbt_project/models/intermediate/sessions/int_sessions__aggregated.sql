@@ -1,8 +1,11 @@
-{#- One row per session, rolled up from int_sessions__sessionized. Incremental on the same keys
-    (delete+insert on session_key): the keys with events in this run's received days, and the
-    keys of sessions this table holds that had events in those days. The post-hook removes
-    sessions that no longer exist (all their events gone). Attribution by channel and the
-    customer are added in marts.sessions, so seed and identity changes apply on every build. -#}
+{#- One row per session, rolled up from int_sessions__sessionized, with the wide attributes of
+    its events joined back here, once: landing and exit page or screen, the attribution event's
+    referrer, campaign, platform, app, device, os and network. Incremental on the same keys
+    (delete+insert on session_key): every key int_sessions__sessionized wrote since this
+    table's newest sessionized_at (a run of it processes new days, reloaded days and owner
+    changes alike). The post-hook removes sessions that no longer exist (all their events
+    gone). Attribution by channel is added in marts.sessions, so seed changes apply on every
+    build. -#}
 {{
     config(
         materialized=cdp.keyed_incremental_materialization(),
@@ -12,127 +15,221 @@
     )
 }}
 
-{#- Read twice (the session totals, the last user ids) rather than from one CTE: DuckDB would
-    materialize a CTE read twice, with every column of every event. -#}
-{%- set events_to_process %}
-    select * from {{ ref('int_sessions__sessionized') }}
-    {% if is_incremental() %}
-    where session_key in (
-        {{ cdp.session_keys_to_reprocess(ref('int_sessions__sessionized')) }}
-        union
-        select session_key from {{ this }}
-        where {{ cdp.overlaps_days_to_process('first_received_date', 'last_received_date') }}
-    )
-    {% endif %}
-{%- endset %}
-
 with
 
-events as (
+session_events as (
 
-    {{ events_to_process }}
+    select
+        session_id,
+        session_key,
+        message_id,
+        event_type,
+        customer_id,
+        tracker_session_id,
+        anchor_message_id,
+        is_landing,
+        is_exit,
+        is_attribution_event,
+        is_split_by_cap,
+        event_at,
+        received_date,
+        sessionized_at
+    from {{ ref('int_sessions__sessionized') }}
+    {% if is_incremental() %}
+    where session_key in (
+        select session_key from {{ ref('int_sessions__sessionized') }}
+        where sessionized_at > (
+            select coalesce(max(sessionized_at), cast('1900-01-01 00:00:00' as timestamp))
+            from {{ this }}
+        )
+    )
+    {% endif %}
 
 ),
 
--- a session has at most one landing, one exit and one attribution event: their columns are
--- taken in the same pass as the totals
+event_attributes as (
+
+    select
+        message_id,
+        anonymous_id,
+        user_id,
+        is_conversion,
+        is_clamped,
+        page_url,
+        page_path,
+        page_title,
+        referrer,
+        campaign_source,
+        campaign_medium,
+        campaign_name,
+        screen_name,
+        platform,
+        is_app_event,
+        app_name,
+        app_version,
+        app_build,
+        device_type,
+        device_model,
+        device_manufacturer,
+        os_name,
+        os_version,
+        network_carrier,
+        network_wifi,
+        network_cellular
+    from {{ ref('int_sessions__events_unioned') }}
+
+),
+
+events as (
+
+    select
+        session_events.*,
+        event_attributes.anonymous_id,
+        event_attributes.user_id,
+        event_attributes.is_conversion,
+        event_attributes.is_clamped,
+        event_attributes.page_url,
+        event_attributes.page_path,
+        event_attributes.page_title,
+        event_attributes.referrer,
+        event_attributes.campaign_source,
+        event_attributes.campaign_medium,
+        event_attributes.campaign_name,
+        event_attributes.screen_name,
+        event_attributes.platform,
+        event_attributes.is_app_event,
+        event_attributes.app_name,
+        event_attributes.app_version,
+        event_attributes.app_build,
+        event_attributes.device_type,
+        event_attributes.device_model,
+        event_attributes.device_manufacturer,
+        event_attributes.os_name,
+        event_attributes.os_version,
+        event_attributes.network_carrier,
+        event_attributes.network_wifi,
+        event_attributes.network_cellular
+    from session_events
+    inner join event_attributes
+        on session_events.message_id = event_attributes.message_id
+
+),
+
+-- a session has one owner and at most one landing, one exit and one attribution event: their
+-- columns are taken in the same pass as the totals
 session_totals as (
 
     select
         session_id,
         session_key,
+        max(customer_id) as customer_id,
         max(anonymous_id) as anonymous_id,
+        {{ cdp.latest_non_null('user_id', 'event_at', 'message_id') }} as user_id,
         max(tracker_session_id) as tracker_session_id,
         max(anchor_message_id) as anchor_message_id,
         min(event_at) as started_at,
         max(event_at) as ended_at,
         count(*) as events,
+        count(case when event_type in ('page', 'screen') then message_id end) as views,
         count(case when event_type = 'page' then message_id end) as page_views,
+        count(case when event_type = 'screen' then message_id end) as screen_views,
         count(case when event_type = 'track' then message_id end) as track_events,
         count(case when is_conversion then message_id end) as conversions,
         count(case when is_clamped then message_id end) as clamped_events,
         max(case when is_split_by_cap then 1 else 0 end) = 1 as is_split_by_cap,
         min(received_date) as first_received_date,
         max(received_date) as last_received_date,
-        max(loaded_at) as loaded_at,
+        max(sessionized_at) as sessionized_at,
+        -- landing and exit view: a page or a screen
         max(case when is_landing then page_path end) as landing_page_path,
         max(case when is_landing then page_url end) as landing_page_url,
         max(case when is_landing then page_title end) as landing_page_title,
         max(case when is_exit then page_path end) as exit_page_path,
+        max(case when is_landing then screen_name end) as landing_screen_name,
+        max(case when is_exit then screen_name end) as exit_screen_name,
+        -- the attribution event (first view, else first event): traffic source and platform
         max(case when is_attribution_event then referrer end) as referrer,
         max(case when is_attribution_event then page_url end) as attribution_page_url,
         max(case when is_attribution_event then campaign_source end) as campaign_source,
         max(case when is_attribution_event then campaign_medium end) as campaign_medium,
-        max(case when is_attribution_event then campaign_name end) as campaign_name
+        max(case when is_attribution_event then campaign_name end) as campaign_name,
+        max(case when is_attribution_event then platform end) as platform,
+        max(case when is_attribution_event and is_app_event then 1 else 0 end) = 1
+            as is_app_session,
+        max(case when is_attribution_event then app_name end) as app_name,
+        max(case when is_attribution_event then app_version end) as app_version,
+        max(case when is_attribution_event then app_build end) as app_build,
+        max(case when is_attribution_event then device_type end) as device_type,
+        max(case when is_attribution_event then device_model end) as device_model,
+        max(case when is_attribution_event then device_manufacturer end) as device_manufacturer,
+        max(case when is_attribution_event then os_name end) as os_name,
+        max(case when is_attribution_event then os_version end) as os_version,
+        max(case when is_attribution_event then network_carrier end) as network_carrier,
+        max(case when is_attribution_event then cast(network_wifi as {{ dbt.type_int() }}) end)
+            = 1 as network_wifi,
+        max(case when is_attribution_event then cast(network_cellular as {{ dbt.type_int() }}) end)
+            = 1 as network_cellular
     from events
     group by session_id, session_key
 
 ),
 
-user_ids_ranked as (
+final as (
 
     select
         session_id,
+        session_key,
+        customer_id,
+        anonymous_id,
         user_id,
-        row_number() over (partition by session_id order by event_in_session desc) as recency
-    from (
-        {{ events_to_process }}
-    ) as events_again
-    where user_id is not null
-
-),
-
-last_user_ids as (
-
-    select
-        session_id,
-        user_id
-    from user_ids_ranked
-    where recency = 1
-
-),
-
-joined as (
-
-    select
-        session_totals.session_id,
-        session_totals.session_key,
-        session_totals.anonymous_id,
-        last_user_ids.user_id,
-        session_totals.tracker_session_id,
-        session_totals.anchor_message_id,
+        tracker_session_id,
+        anchor_message_id,
         row_number() over (
-            partition by session_totals.session_key
-            order by session_totals.started_at, session_totals.session_id
+            partition by session_key
+            order by started_at, session_id
         ) as session_index,
-        session_totals.started_at,
-        session_totals.ended_at,
-        {{ cdp.seconds_between('session_totals.started_at', 'session_totals.ended_at') }}
-            as duration_seconds,
-        session_totals.events,
-        session_totals.page_views,
-        session_totals.track_events,
-        session_totals.conversions,
-        session_totals.clamped_events,
-        session_totals.page_views = 1 and session_totals.track_events = 0 as is_bounce,
-        session_totals.conversions > 0 as has_conversion,
-        session_totals.is_split_by_cap,
-        session_totals.landing_page_path,
-        session_totals.landing_page_url,
-        session_totals.landing_page_title,
-        session_totals.exit_page_path,
-        session_totals.referrer,
-        session_totals.attribution_page_url,
-        session_totals.campaign_source,
-        session_totals.campaign_medium,
-        session_totals.campaign_name,
-        session_totals.first_received_date,
-        session_totals.last_received_date,
-        session_totals.loaded_at
+        started_at,
+        ended_at,
+        {{ cdp.seconds_between('started_at', 'ended_at') }} as duration_seconds,
+        events,
+        views,
+        page_views,
+        screen_views,
+        track_events,
+        conversions,
+        clamped_events,
+        views = 1 and track_events = 0 as is_bounce,
+        conversions > 0 as has_conversion,
+        is_split_by_cap,
+        landing_page_path,
+        landing_page_url,
+        landing_page_title,
+        exit_page_path,
+        landing_screen_name,
+        exit_screen_name,
+        referrer,
+        attribution_page_url,
+        campaign_source,
+        campaign_medium,
+        campaign_name,
+        platform,
+        is_app_session,
+        app_name,
+        app_version,
+        app_build,
+        device_type,
+        device_model,
+        device_manufacturer,
+        os_name,
+        os_version,
+        network_carrier,
+        network_wifi,
+        network_cellular,
+        first_received_date,
+        last_received_date,
+        sessionized_at
     from session_totals
-    left join last_user_ids
-        on session_totals.session_id = last_user_ids.session_id
 
 )
 
-select * from joined
+select * from final
