@@ -71,6 +71,7 @@ class AudienceExport:
     suppressed: int = 0
     entered: int = 0
     exited: int = 0
+    erased: int = 0
     excluded_without_consent: int = 0
     built_at: str | None = None
     destinations: tuple[str, ...] = ()
@@ -89,18 +90,23 @@ class ExportReport:
 
 
 def latest_sizes(conn: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    """Row of marts.audience_sizes of the latest build, by audience ({} before the first)."""
+    """Row of marts.audience_sizes of the latest build, by audience ({} before the first);
+    `erased` is 0 where the warehouse predates that column."""
     if not relation_exists(conn, "marts", "audience_sizes"):
         return {}
     cursor = conn.execute(
         """
-        select audience_name, built_at, members, entered, exited, excluded_without_consent
-        from marts.audience_sizes
+        select * from marts.audience_sizes
         where built_at = (select max(built_at) from marts.audience_sizes)
         """
     )
     columns = [d[0] for d in cursor.description]
-    return {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+    sizes = {}
+    for row in cursor.fetchall():
+        size = dict(zip(columns, row, strict=True))
+        size["erased"] = size.get("erased") or 0
+        sizes[size["audience_name"]] = size
+    return sizes
 
 
 def member_counts(conn: duckdb.DuckDBPyConnection, audiences: Iterable[Audience]
@@ -195,7 +201,8 @@ def export_audiences(
                     "left out of the export")
             log(
                 f"{audience.model}: {result.members} members (+{result.entered} "
-                f"-{result.exited}), {result.customer_match_rows} customer-match rows -> "
+                f"-{result.exited}, {result.erased} erased), {result.customer_match_rows} "
+                f"customer-match rows -> "
                 f"{', '.join(audience.destinations) or 'no destinations'}"
             )
             report.audiences.append(result)
@@ -248,6 +255,7 @@ def _export_one(
         suppressed=len(suppressed),
         entered=int(size.get("entered") or 0),
         exited=int(size.get("exited") or 0),
+        erased=int(size.get("erased") or 0),
         excluded_without_consent=int(size.get("excluded_without_consent") or 0),
         built_at=str(size["built_at"]) if size.get("built_at") else None,
         destinations=audience.destinations,

@@ -17,8 +17,9 @@ from orchestration.warehouse import connect
 def audiences(warehouse: Path | None) -> None:
     """Audiences (dbt_project/models/marts/audiences/), their sizes and destinations.
 
-    Members, and who entered and left, as of the last build; `no consent` counts customers
-    meeting the condition whose latest consent does not allow the audience's category.
+    Members, and who entered, left and was erased (`cdp forget`) on the last build; `no
+    consent` counts customers meeting the condition whose latest consent does not allow the
+    audience's category.
     """
     import duckdb
 
@@ -48,7 +49,7 @@ def audiences(warehouse: Path | None) -> None:
         console.print("no audiences defined (add one under dbt_project/models/marts/audiences/)")
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("audience", "members", "entered", "left", "no consent"):
+    for column in ("audience", "members", "entered", "left", "erased", "no consent"):
         table.add_column(column, justify="left" if column == "audience" else "right",
                          no_wrap=True)
     for audience in defined:
@@ -58,7 +59,7 @@ def audiences(warehouse: Path | None) -> None:
             audience.name,
             "not built" if members is None else f"{members:,}",
             *(f"{size[k]:,}" if size else "-"
-              for k in ("entered", "exited", "excluded_without_consent")),
+              for k in ("entered", "exited", "erased", "excluded_without_consent")),
         )
     console.print(table)
     for audience in defined:

@@ -73,6 +73,7 @@ def audience_exports(
             "members": result.members,
             "entered": result.entered,
             "left": result.exited,
+            "erased": result.erased,
             "excluded_without_consent": result.excluded_without_consent,
             "customer_match_rows": result.customer_match_rows,
         }

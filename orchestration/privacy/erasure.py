@@ -8,14 +8,16 @@
   in `raw.superseded`), every `raw.quarantine`
   line mentioning one, and every row of the customer from the tables dbt keeps between runs
   (`staging`, `intermediate`, `marts`; dbt then rebuilds the marts without it). The salted hash
-  of each identifier goes to `privacy.suppression`. The warehouse file is then rewritten, since
-  DuckDB leaves the bytes of deleted rows in free blocks. When an erased message sat in another
-  visitor's session (a shared device), `cdp build` runs dbt with a full refresh so the
-  incremental session models re-sessionize it.
+  of each identifier goes to `privacy.suppression`, and the number of audience members erased
+  (per audience, no ids) to `privacy.erased_memberships` for `marts.audience_sizes`. The
+  warehouse file is then rewritten, since DuckDB leaves the bytes of deleted rows in free
+  blocks. When an erased message sat in another visitor's session (a shared device), `cdp
+  build` runs dbt with a full refresh so the incremental session models re-sessionize it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import uuid
@@ -137,6 +139,31 @@ def _erase_rows(conn: duckdb.DuckDBPyConnection, salt: str) -> tuple[dict[str, i
     return removed, shared
 
 
+def _record_erased_memberships(conn: duckdb.DuckDBPyConnection, request_id: str) -> None:
+    """Count, per audience, the erased customers who were members after the last build (their
+    latest change in marts.audience_membership_history is `entered`), before their history rows
+    go: marts.audience_sizes reports them as `erased`, so a size change adds up to entered -
+    exited - erased. Counts only: no customer id or identifier is kept."""
+    if not table_exists(conn, "marts", "audience_membership_history"):
+        return
+    conn.execute(
+        """
+        insert into privacy.erased_memberships
+        select ?, ?, audience_name, count(*)
+        from (
+            select audience_name, customer_id, arg_max(change, built_at) as latest_change
+            from marts.audience_membership_history
+            where customer_id in (select customer_id from cdp_erase_customers)
+            group by audience_name, customer_id
+        )
+        where latest_change = 'entered'
+        group by audience_name
+        """,
+        # UTC, as dbt's run_started_at that marts.audience_sizes compares it with
+        [request_id, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+    )
+
+
 def pending_requests(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """(request_id, identifier_type, identifier_hash) of pending requests, oldest first."""
     if not table_exists(conn, "privacy", "requests"):
@@ -162,6 +189,7 @@ def apply_pending_erasures(
         conn.execute("begin transaction")
         try:
             scope_request(conn, salt, [identifier_hash])
+            _record_erased_memberships(conn, request_id)
             removed, shared = _erase_rows(conn, salt)
             suppressed = conn.execute(
                 """

@@ -44,6 +44,12 @@ create table if not exists privacy.suppression (
 create table if not exists privacy.pseudonymisation_key (
     key varchar not null
 );
+create table if not exists privacy.erased_memberships (
+    request_id    varchar not null,
+    erased_at     timestamp not null,
+    audience_name varchar not null,
+    members       integer not null
+);
 """
 
 

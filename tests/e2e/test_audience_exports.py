@@ -107,9 +107,11 @@ def test_audience_exports_asset_reports_plottable_numbers_per_audience(builds):
             .metadata.items()}
     assert {k: meta[k] for k in meta if k.startswith("pricing_intent/")} == {
         "pricing_intent/members": 1, "pricing_intent/entered": 1, "pricing_intent/left": 2,
-        "pricing_intent/excluded_without_consent": 0, "pricing_intent/customer_match_rows": 1,
+        "pricing_intent/erased": 0, "pricing_intent/excluded_without_consent": 0,
+        "pricing_intent/customer_match_rows": 1,
     }
     assert meta["high_value/members"] == 1 and meta["dormant_signups/entered"] == 1
+    assert meta["high_value/erased"] == 1
     assert meta["removed_files"] == 1 and not stale.exists() and notes.exists()
     observed = {
         e.event_specific_data.asset_observation.asset_key.to_user_string():
@@ -124,7 +126,10 @@ def test_cdp_audiences_lists_sizes_and_destinations(builds):
     result = CliRunner().invoke(main, ["audiences", "--warehouse", str(builds["warehouse"])])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["audience", "members", "entered", "left", "no", "consent"]
-    assert lines[1].split() == ["dormant_signups", "2", "1", "0", "0"]
-    assert lines[3].split() == ["pricing_intent", "1", "1", "2", "0"]
+    assert lines[0].split() == [
+        "audience", "members", "entered", "left", "erased", "no", "consent"]
+    assert lines[1].split() == ["dormant_signups", "2", "1", "0", "0", "0"]
+    # Frank was erased between the builds
+    assert lines[2].split() == ["high_value", "1", "0", "0", "1", "0"]
+    assert lines[3].split() == ["pricing_intent", "1", "1", "2", "0", "0"]
     assert "destinations google_ads, meta_ads" in result.output

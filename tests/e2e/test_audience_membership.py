@@ -38,10 +38,10 @@ def test_build_1_members_are_exactly_the_hand_worked_sets(builds):
         "dormant_signups": {"gina"},
     }
     assert b1["sizes"] == [
-        # audience, members, entered, exited, excluded_without_consent
-        ("dormant_signups", 1, 1, 0, 0),
-        ("high_value", 2, 2, 0, 0),
-        ("pricing_intent", 2, 2, 0, 2),
+        # audience, members, entered, exited, erased, excluded_without_consent
+        ("dormant_signups", 1, 1, 0, 0, 0),
+        ("high_value", 2, 2, 0, 0, 0),
+        ("pricing_intent", 2, 2, 0, 0, 2),
     ]
     # New members enter at the build time.
     assert {t for m in b1["members"].values() for t in m.values()} == {b1["built_at"]}
@@ -59,9 +59,11 @@ def test_build_2_windows_move_with_the_newest_event_and_consent_flips(builds):
         "dormant_signups": {"gina", "kim"},
     }
     assert b2["sizes"] == [
-        ("dormant_signups", 2, 1, 0, 0),
-        ("high_value", 1, 0, 0, 0),
-        ("pricing_intent", 1, 1, 2, 0),
+        ("dormant_signups", 2, 1, 0, 0, 0),
+        # Frank's erasure took his membership history with him: he leaves as erased, not as an
+        # exit, and the size still adds up (2 + 0 entered - 0 exited - 1 erased = 1).
+        ("high_value", 1, 0, 0, 1, 0),
+        ("pricing_intent", 1, 1, 2, 0, 0),
     ]
 
 

@@ -162,7 +162,7 @@ def snapshot(warehouse: Path, exports: Path, copy_to: Path) -> dict[str, Any]:
             "from marts.audience_membership_history order by built_at, audience_name"
         ).fetchall()
         sizes = conn.execute(
-            "select audience_name, members, entered, exited, excluded_without_consent "
+            "select audience_name, members, entered, exited, erased, excluded_without_consent "
             "from marts.audience_sizes where built_at = (select max(built_at) "
             "from marts.audience_sizes) order by audience_name"
         ).fetchall()

@@ -1,5 +1,8 @@
-{#- One row per audience per build: members, who entered and left on that build, and who met
-    the condition but was left out for lack of consent. Append-only, like the membership
+{#- One row per audience per build: members, who entered and left on that build, the members
+    erased (cdp forget) since the previous build, and who met the condition but was left out
+    for lack of consent. A size change adds up: members = previous members + entered - exited
+    - erased (an erased customer's history rows are deleted, so they leave without an exit;
+    the erasure counts them in privacy.erased_memberships). Append-only, like the membership
     history it summarises (full_refresh: false). -#}
 {{
     config(
@@ -50,6 +53,30 @@ changes as (
     where built_at = {{ cdp.audience_build_time() }}
     group by audience_name
 
+),
+
+{%- set erased_memberships = source('privacy', 'erased_memberships') %}
+
+-- members erased since the previous build (none on the first build, or where erasure does not
+-- run and the table is missing)
+erasures as (
+
+    {%- if is_incremental() and load_relation(erased_memberships) is not none %}
+
+    select
+        audience_name,
+        sum(members) as erased
+    from {{ erased_memberships }}
+    where erased_at > (select max(built_at) from {{ this }})
+    group by audience_name
+    {%- else %}
+
+    select
+        cast(null as {{ dbt.type_string() }}) as audience_name,
+        cast(null as {{ dbt.type_bigint() }}) as erased
+    where 1 = 0
+    {%- endif %}
+
 )
 
 select
@@ -59,7 +86,9 @@ select
     coalesce(matches.members, 0) as members,
     coalesce(changes.entered, 0) as entered,
     coalesce(changes.exited, 0) as exited,
+    cast(coalesce(erasures.erased, 0) as {{ dbt.type_bigint() }}) as erased,
     coalesce(matches.excluded_without_consent, 0) as excluded_without_consent
 from audiences
 left join matches on matches.audience_name = audiences.audience_name
 left join changes on changes.audience_name = audiences.audience_name
+left join erasures on erasures.audience_name = audiences.audience_name
