@@ -148,6 +148,9 @@ _APPS = (  # library, version, os name, os version, device model, manufacturer, 
      "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/AP1A.240405.002)"),
 )
 _SCREENS = ("Home", "Devices", "Device Detail", "Store", "Cart", "Settings", "Notifications")
+# The app versions installed (version, build): a device keeps the one it has.
+_APP_VERSIONS = (("3.1.0", "310"), ("3.2.0", "320"), ("3.2.1", "321"))
+_CARRIERS = ("T-Mobile", "Verizon", "AT&T", "Vodafone", "Orange", "O2")
 # locale, currency, weight
 _LOCALES = (
     ("en-US", "USD", 45), ("en-GB", "GBP", 15), ("de-DE", "EUR", 10), ("fr-FR", "EUR", 8),

@@ -10,9 +10,11 @@ import functools
 
 from orchestration.generator.catalog import (
     _AJS_VERSIONS,
+    _APP_VERSIONS,
     _APPS,
     _AREA_CODES,
     _BRAND,
+    _CARRIERS,
     _COMPANIES,
     _FIRST_ASCII,
     _FIRST_NAMES,
@@ -45,8 +47,8 @@ from orchestration.generator.hashing import _mix64, _uuid_from
 class _Core:
     """The attributes the planner needs, derived from one hash of the customer."""
 
-    __slots__ = ("persona", "n_devices", "has_app", "b2b", "guest_checkout", "alias",
-                 "has_phone", "kiosk_role")
+    __slots__ = ("persona", "n_devices", "has_app", "app_only", "b2b", "guest_checkout",
+                 "alias", "has_phone", "kiosk_role")
 
     def __init__(self, keys: _Keys, c: int) -> None:
         h = _mix64(keys.customer ^ c)
@@ -55,13 +57,15 @@ class _Core:
         nd = (h >> 16) & 0xFF
         n_devices = 1 if nd < 141 else 2 if nd < 230 else 3
         known = persona != _PERSONA_BROWSER
-        has_app = known and ((h >> 24) & 0xFF) < 15
+        # about one known customer in six also uses the app (and logs in there)
+        has_app = known and ((h >> 24) & 0xFF) < 40
         b2b = known and ((h >> 32) & 0xFF) < 64
         guest = persona == _PERSONA_BUYER and ((h >> 40) & 0xFF) < 51
         # Fixed roles so that every data set with a handful of customers has each edge case:
         # 0/1 share a kiosk, 2 uses the app, 3 is B2B, 4 checks out as a guest first,
         # 5 browses with a junk userId on the first visit (see _Renderer.render), 6's first
-        # visit is delivered a day late, 7's browser flips its consent (see _plan_customer).
+        # visit is delivered a day late, 7's browser flips its consent (see _plan_customer),
+        # 8 only ever uses the app, anonymously.
         role = c % _ROLE_PERIOD
         kiosk_role = 1 if role == 0 else 2 if role == 1 else 0
         if kiosk_role:
@@ -72,9 +76,14 @@ class _Core:
             persona, b2b = _PERSONA_SIGNUP, True
         elif role == 4:
             persona, guest = _PERSONA_BUYER, True
+        elif role == 8:
+            persona, has_app = _PERSONA_BROWSER, False
         self.persona = persona
         self.n_devices = n_devices
         self.has_app = has_app
+        # about one anonymous browser in ten only ever uses the app, never logged in
+        self.app_only = role == 8 or (persona == _PERSONA_BROWSER and role > 8
+                                      and (_mix64(h ^ 0x9E3779B97F4A7C15) & 0xFF) < 26)
         self.b2b = b2b
         self.guest_checkout = guest
         self.alias = persona != _PERSONA_BROWSER and (((h >> 48) & 0xFF) < 90 or role == 3)
@@ -98,7 +107,7 @@ def _device_owner(c: int, dev: int) -> int:
 
 
 class _Device:
-    __slots__ = ("anon_id", "ctx_common", "mobile", "ip_base", "app", "session_ids")
+    __slots__ = ("anon_id", "ctx_common", "mobile", "ip_base", "app", "session_ids", "carrier")
 
     def __init__(self, keys: _Keys, c: int, dev: int, locale: str) -> None:
         owner = _device_owner(c, dev)
@@ -125,11 +134,13 @@ class _Device:
             self.mobile = False
         o1 = _IP_FIRST_OCTETS[(h >> 32) % len(_IP_FIRST_OCTETS)]
         self.ip_base = (o1, (h >> 40) & 0xFF, (h >> 48) & 0xFF, 1 + ((h >> 56) % 254))
+        self.carrier = _CARRIERS[(h2 >> 24) % len(_CARRIERS)]
         if self.app is not None:
             libname, libver, osname, osver, model, manu, _ua = self.app
+            version, build = _APP_VERSIONS[(h2 >> 16) % len(_APP_VERSIONS)]
             self.ctx_common = (
-                f'"app":{{"build":"321","name":"{_BRAND}","namespace":"example.acmecloud",'
-                f'"version":"3.2.1"}},"device":{{"manufacturer":"{manu}","model":"{model}",'
+                f'"app":{{"build":"{build}","name":"{_BRAND}","namespace":"example.acmecloud",'
+                f'"version":"{version}"}},"device":{{"manufacturer":"{manu}","model":"{model}",'
                 f'"type":"{osname.lower()}"}},"library":{{"name":"{libname}",'
                 f'"version":"{libver}"}},"locale":"{locale}","os":{{"name":"{osname}",'
                 f'"version":"{osver}"}},"userAgent":"{ua}"'

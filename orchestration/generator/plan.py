@@ -110,6 +110,9 @@ def _plan_customer(cfg: _Config, keys: _Keys, r: random.Random, c: int, out: lis
     for i in range(1, n):
         if nd > 1 and rnd() >= 0.55:
             visits[i][1] = 1 + int(rnd() * (nd - 1))
+    if core.app_only and not cfg.light:  # every visit in the app, never logged in
+        for vis in visits:
+            vis[1], vis[2] = _DEV_APP, _K_APP
     if role == 6:  # the first visit is delivered a day late (and within the period)
         visits[0][0] %= _DAY_MS
         visits.sort()

@@ -56,6 +56,7 @@ from orchestration.generator.messages import _CONSENT_FRAGMENTS, _Messages
 from orchestration.generator.people import _Device, _Person
 
 _log = math.log
+_JSON_BOOL = {True: "true", False: "false"}
 
 
 class _Renderer(_Messages):
@@ -111,6 +112,10 @@ class _Renderer(_Messages):
             cc, d = int(rnd() * 256), 1 + int(rnd() * 254)
         consent = _CONSENT_FRAGMENTS[(flags >> 1) & 3]
         self.ctx = f'{self._context_head(device)}"ip":"{a}.{b}.{cc}.{d}"{consent}'
+        if device.app is not None:  # a phone on Wi-Fi, else on its carrier's network
+            on_wifi = rnd() < 0.65
+            self.ctx += (f',"network":{{"carrier":"{device.carrier}","cellular":'
+                         f'{_JSON_BOOL[not on_wifi]},"wifi":{_JSON_BOOL[on_wifi]}}}')
         if device.session_ids:  # RudderStack: the session start on the device clock, in ms
             self.ctx += f',"sessionId":{t0 + self.skew}'
         self.campaign = ""
@@ -386,6 +391,10 @@ class _Renderer(_Messages):
             self.emit(f'{self.aid_part}{self.page_ctx}"name":"{name}",',
                       f',"properties":{{"name":"{name}"}},"type":"screen"{self.uid_sfx}',
                       self.t)
+            if name in ("Device Detail", "Store") and rnd() < 0.5:
+                # a product looked at in the app: a track event with the app's context
+                self._view_product(int(rnd() * len(_PRODUCTS)), person.currency,
+                                   1_000 + int(rnd() * 5_000))
             if i == 0 and kind == _K_APP_LOGIN:
                 email = person.email_variant(rnd())
                 if rnd() < 0.3:

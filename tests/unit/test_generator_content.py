@@ -169,12 +169,44 @@ def test_identity_flows_and_edge_cases(rich: tuple[Path, GenerateStats, list[Lin
     groups = [m for m in messages if m["type"] == "group"]
     assert groups and all(g["groupId"] and {"name", "industry"} <= set(g["traits"])
                           for g in groups)
-    # a few screens from the mobile app
-    screens = [m for m in messages if m["type"] == "screen"]
-    assert 0 < len(screens) < 0.1 * len(messages)
     # guest checkout: an identify with an email but no userId before an order
     assert any(not m.get("userId") and {"email", "first_name"} <= set(m["traits"])
                for m in identifies)
+
+
+def test_app_traffic_app_only_visitors_and_customers_on_app_and_web(
+    rich: tuple[Path, GenerateStats, list[Line]],
+) -> None:
+    _out, _stats, lines = rich
+    messages = _distinct(lines)
+    app_messages = [m for m in messages if "app" in m["context"]]
+    screens = [m for m in messages if m["type"] == "screen"]
+    # screens come from the app, and are a share of the traffic, not most of it
+    assert screens and all("app" in m["context"] for m in screens)
+    assert len(screens) < 0.2 * len(messages)
+    # every app message carries the mobile context BI slices app sessions by
+    for m in app_messages:
+        context = m["context"]
+        assert {"name", "version", "build"} <= set(context["app"])
+        assert {"type", "model", "manufacturer"} <= set(context["device"])
+        assert context["os"]["name"] in {"iOS", "Android"}
+        assert context["network"]["wifi"] is not context["network"]["cellular"]
+        assert context["network"]["carrier"]
+        assert "page" not in context
+    assert {m["context"]["os"]["name"] for m in app_messages} == {"iOS", "Android"}
+    assert len({m["context"]["app"]["version"] for m in app_messages}) > 1
+    # the app sends track events too
+    assert any(m["type"] == "track" for m in app_messages)
+    # app-only visitors: devices that only ever send app messages and never log in
+    web_anons = {m["anonymousId"] for m in messages if "app" not in m["context"]}
+    logged_anons = {m["anonymousId"] for m in messages if m.get("userId")}
+    app_anons = {m["anonymousId"] for m in app_messages}
+    assert app_anons - web_anons - logged_anons
+    # customers on both: a user id that logs in in the app and on the website
+    app_users = {m["userId"] for m in app_messages if m.get("userId")}
+    web_users = {m["userId"] for m in messages
+                 if "app" not in m["context"] and m["type"] == "page" and m.get("userId")}
+    assert app_users & web_users
 
 
 def test_consent_preferences_mostly_granted_some_denied_and_some_flip(
