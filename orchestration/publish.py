@@ -235,14 +235,17 @@ def read_build_info(path: Path) -> dict:
 
 def headline_metrics(path: Path) -> dict[str, float | int]:
     """Plain numbers for the Dagster UI to plot over time: customers, sessions, page views,
-    orders, revenue, bounce and conversion rate (bounces and converting sessions per entrance,
-    as the semantic layer's metrics). Marts that are missing are left out."""
+    app screen views and sessions, orders, revenue, bounce and conversion rate (bounces and
+    converting sessions per entrance, as the semantic layer's metrics). Marts that are missing
+    are left out."""
     queries = {
         "customers": "select count(*) from marts.customer_360",
         "orders": "select coalesce(sum(orders), 0) from marts.customer_360",
         "revenue": "select coalesce(sum(revenue), 0) from marts.customer_360",
         "sessions": "select count(*) from marts.sessions",
         "page_views": "select count(*) from marts.page_views",
+        "screen_views": "select count(*) from marts.screen_views",
+        "app_sessions": "select count(*) from marts.sessions where is_app_session",
         # as the semantic layer's metrics: sums over marts.page_metrics_daily
         "bounce_rate": (
             "select sum(bounces) / nullif(sum(entrances), 0) from marts.page_metrics_daily"
@@ -260,7 +263,8 @@ def headline_metrics(path: Path) -> dict[str, float | int]:
                 continue
             if value is None:
                 continue
-            is_int = isinstance(value, int) or name in ("customers", "sessions", "page_views")
+            is_int = isinstance(value, int) or name in (
+                "customers", "sessions", "page_views", "screen_views", "app_sessions")
             metrics[name] = int(value) if is_int else round(float(value), 6)
     return metrics
 

@@ -73,7 +73,7 @@ def test_the_nightly_job_publishes_every_mart_and_only_the_marts(built):
     assert schemas == {"marts"}  # no raw, staging, intermediate or privacy
     assert published == expected
     assert read_build_info(built.published)["row_counts"] == expected
-    assert comment and "page view" in comment  # dbt column docs travel with the data
+    assert comment and "no track events" in comment  # dbt column docs travel with the data
     for table, rows in expected.items():
         parquet = built.parquet_dir / f"{table}.parquet"
         count = duckdb.sql(f"select count(*) from read_parquet('{parquet}')").fetchall()[0][0]
@@ -97,6 +97,7 @@ def test_the_publish_asset_reports_numbers_that_plot_over_time(built, tmp_path):
             "select count(*), sum(revenue) from marts.customer_360"
         ).fetchone()
         sessions = conn.execute("select count(*) from marts.sessions").fetchone()[0]
+        screen_views = conn.execute("select count(*) from marts.screen_views").fetchone()[0]
         entrances, bounces, conversions = conn.execute(
             "select count(*), count(*) filter (where s.is_bounce), "
             "count(*) filter (where s.has_conversion) from marts.sessions as s "
@@ -107,7 +108,9 @@ def test_the_publish_asset_reports_numbers_that_plot_over_time(built, tmp_path):
     assert meta["bounce_rate"] == pytest.approx(bounces / entrances, abs=1e-6)
     assert meta["conversion_rate"] == pytest.approx(conversions / entrances, abs=1e-6)
     assert meta["revenue"] == pytest.approx(float(revenue), abs=0.01)
-    for key in ("customers", "sessions", "orders", "page_views"):
+    assert meta["screen_views"] == screen_views > 0
+    for key in ("customers", "sessions", "orders", "page_views", "screen_views",
+                "app_sessions"):
         assert isinstance(meta[key], int), key
     for key in ("conversion_rate", "bounce_rate", "revenue"):
         assert isinstance(meta[key], float), key
