@@ -72,7 +72,7 @@ def export_command(
 
     Identifiers (identity graph), the customer_360 row and traits, identity conflicts, every
     raw message carrying one of its identifiers (payload parsed), quarantined lines mentioning
-    one, sessions and page views. Reads the warehouse read-only.
+    one, sessions, page views and screen views. Reads the warehouse read-only.
     """
     import duckdb
 
@@ -90,7 +90,7 @@ def export_command(
     console.print(
         f"wrote {path}: customer {report['customer_id']}, {len(report['identifiers'])} "
         f"identifiers, {len(report['events'])} events, {len(report['sessions'])} sessions, "
-        f"{len(report['page_views'])} page views, {len(report['quarantined_lines'])} "
-        "quarantined lines",
+        f"{len(report['page_views'])} page views, {len(report['screen_views'])} screen views, "
+        f"{len(report['quarantined_lines'])} quarantined lines",
         markup=False,
     )

@@ -126,6 +126,7 @@ def export_customer(warehouse: Path, identifier_type: str, value: str) -> dict[s
             "identity_conflicts": conflicts,
             "sessions": many("marts", "sessions", "started_at, session_id"),
             "page_views": many("marts", "page_views", "viewed_at, event_id"),
+            "screen_views": many("marts", "screen_views", "viewed_at, event_id"),
             "events": events,
             "quarantined_lines": quarantined,
         }
