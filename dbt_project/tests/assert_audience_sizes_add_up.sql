@@ -54,9 +54,9 @@ size_changes as (
 
 latest_sizes as (
 
-    select audience_name, built_at, members
+    select sizes.audience_name, sizes.built_at, sizes.members
     from sizes
-    where build_number = (select max(build_number) from builds)
+    where sizes.build_number = (select max(builds.build_number) from builds)
 
 ),
 

@@ -112,6 +112,13 @@ DIFFERENCES = {
     # one anonymous id, and this one also spans 2 days, so 3 sessions of 1 page view (their 1
     # session of 3), all of the same customer (they share the user id).
     "Rotating domain_userid per session": "session = one anonymous id",
+    # One device, another user id on every event (10 in turn). They stitch the device's sessions
+    # to its latest user id; for us an event belongs to the customer of its own user id (merge
+    # protection keeps the device with its first user and the others apart), and a session is
+    # one owner's visit: each change of user id starts one. Their 2 sessions are 10 of ours
+    # (7 with a page view), each its own user's.
+    "user stitch - session: 1st id: 2": "a session is one owner's visit",
+    "user stitch - session: 2nd id: 10": "a session is one owner's visit",
 }
 
 
@@ -176,6 +183,7 @@ def our_page_view_sessions(data: dict, tracker_session_id: str) -> list[dict]:
             "exit": row.exit_page_path,
             "customer_id": row.customer_id,
             "customer_user_ids": row.customer_user_ids,
+            "user_id": row.user_id,
         }
         for row in ours.itertuples()
     ]
@@ -199,9 +207,9 @@ def test_snowplow_web_sessions_match_where_definitions_agree(snowplow_web: dict)
             assert ours[field] == theirs[field], (theirs["scenario"], field, ours[field],
                                                  theirs[field])
         compared += 1
-    # their 15 page-view-bearing sessions, less the 4 in scenarios that differ on purpose (the
+    # their 15 page-view-bearing sessions, less the 6 in scenarios that differ on purpose (the
     # late event and the page view without an id have no session on their side)
-    assert compared == 11
+    assert compared == 9
 
 
 def test_snowplow_web_documented_differences(snowplow_web: dict) -> None:
@@ -255,6 +263,19 @@ def test_snowplow_web_documented_differences(snowplow_web: dict) -> None:
     assert len(ours) == 3 and len({s["customer_id"] for s in ours}) == 1
     assert ours[0]["start"] == theirs["start"] and ours[-1]["end"] == theirs["end"]
 
+    # a session is one owner's visit: on the shared device every event carries another user id,
+    # so every event is a session of its own user's customer (2 + 8 sessions, 1 + 6 with a
+    # page view), their page views in their order
+    for scenario, n_sessions, n_with_views in (("user stitch - session: 1st id: 2", 2, 1),
+                                               ("user stitch - session: 2nd id: 10", 8, 6)):
+        sid, theirs = by_scenario[scenario]
+        device = sessions[sessions.tracker_session_id == sid]
+        assert len(device) == n_sessions and device.customer_id.nunique() == n_sessions
+        assert (device.user_id == device.customer_user_ids).all()
+        ours = our_page_view_sessions(snowplow_web, sid)
+        assert len(ours) == n_with_views
+        assert [pv for s in ours for pv in s["page_views"]] == theirs["page_views"]
+
 
 def test_snowplow_web_totals_reconcile(snowplow_web: dict) -> None:
     sessions, page_views = snowplow_web["sessions"], snowplow_web["page_views"]
@@ -262,8 +283,9 @@ def test_snowplow_web_totals_reconcile(snowplow_web: dict) -> None:
     # + 2 (long session beyond 3 days) + 1 (unexpired session's second page view) = 49
     assert len(page_views) == 43 + 1 + 1 + 1 + 2 + 1
     # 15 theirs + 1 (late) + 1 (no page view id) + 3 (long: 4 instead of 1)
-    # + 1 (unexpired: 2 instead of 1) + 2 (rotating device ids: 3 instead of 1) = 23
-    assert (sessions.page_views > 0).sum() == 15 + 1 + 1 + 3 + 1 + 2
+    # + 1 (unexpired: 2 instead of 1) + 2 (rotating device ids: 3 instead of 1)
+    # + 5 (user stitch: a session per owner, 7 instead of 2) = 28
+    assert (sessions.page_views > 0).sum() == 15 + 1 + 1 + 3 + 1 + 2 + 5
     # Sessions without page views, which their page-view model leaves out (3 of their session
     # rows hold page pings only; those are page-less sessions here too):
     consent_banner = [e for e in snowplow_web["events"] if e["user_id"] == "consent_accel"]
@@ -276,24 +298,31 @@ def test_snowplow_web_totals_reconcile(snowplow_web: dict) -> None:
         "No edge cases": 2,  # the two sessions of one page ping each
         "stray page ping": 1,  # a page ping alone in its session
         "long session": 6,  # the 24 h windows of the long session holding no page view
+        # the link clicks of the shared device, each its own user's session
+        "user stitch - session: 1st id: 2": 1,
+        "user stitch - session: 2nd id: 4": 1,
+        "user stitch - session: 2nd id: 9": 1,
     }
 
 
 def test_snowplow_web_stitched_users(snowplow_web: dict) -> None:
     for session_id, theirs in expected_page_view_sessions(snowplow_web).items():
         ours = our_page_view_sessions(snowplow_web, session_id)
-        # a customer holds one user id (max_user_ids_per_customer = 1)
-        user_ids = {s["customer_user_ids"] for s in ours}
-        assert len(user_ids) == 1, (theirs["scenario"], user_ids)
-        (user_id,) = user_ids
         if theirs["scenario"].startswith("user stitch"):
             # One device, 10 user ids in turn. They stitch every session of the device to its
             # latest user id ("2nd id: 10"); our identity rules keep the device with its first
             # user ("1st id: 1") and set the later links aside, so a shared device never merges
-            # customers (the kiosk rule of DESIGN.md).
+            # customers (the kiosk rule of DESIGN.md), and an event belongs to the customer of
+            # its own user id: each of our sessions is its own user's.
             assert theirs["stitched_user_id"] == "user stitch - session: 2nd id: 10"
-            assert user_id == "user stitch - session: 1st id: 1"
-        elif theirs["scenario"] == "NULL domain_userid":
+            assert [s["customer_user_ids"] for s in ours] == [s["user_id"] for s in ours]
+            assert len({s["customer_id"] for s in ours}) == len(ours)
+            continue
+        # a customer holds one user id (max_user_ids_per_customer = 1)
+        user_ids = {s["customer_user_ids"] for s in ours}
+        assert len(user_ids) == 1, (theirs["scenario"], user_ids)
+        (user_id,) = user_ids
+        if theirs["scenario"] == "NULL domain_userid":
             # They stitch through the device id only, so a session without one has no stitched
             # user; ours is the customer of its user id.
             assert theirs["stitched_user_id"] is None
