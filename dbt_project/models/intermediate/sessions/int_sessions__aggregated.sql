@@ -101,10 +101,11 @@ joined as (
         last_user_ids.user_id,
         session_totals.tracker_session_id,
         session_totals.anchor_message_id,
-        row_number() over (
+        -- bigint on every engine (Spark's row_number is an int): the sessions mart's contract
+        cast(row_number() over (
             partition by session_totals.session_key
             order by session_totals.started_at, session_totals.session_id
-        ) as session_index,
+        ) as {{ dbt.type_bigint() }}) as session_index,
         session_totals.started_at,
         session_totals.ended_at,
         {{ cdp.seconds_between('session_totals.started_at', 'session_totals.ended_at') }}

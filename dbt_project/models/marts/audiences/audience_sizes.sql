@@ -1,11 +1,14 @@
 {#- One row per audience per build: members, who entered and left on that build, and who met
     the condition but was left out for lack of consent. Append-only, like the membership
     history it summarises (full_refresh: false). -#}
+{#- The enforced contract (YAML) requires on_schema_change append_new_columns or fail: a new
+    column is added, past rows keep null in it. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         full_refresh=false,
+        on_schema_change='append_new_columns',
     )
 }}
 {%- set audiences = cdp.audience_definitions() -%}
