@@ -18,7 +18,7 @@ values as arguments. The one thing written back is the environment of the dbt pr
 | CDP_ALERT_WEBHOOK | (none) | URL that gets a JSON message when a nightly run fails |
 | CDP_PRIVACY_SALT | (none) | the privacy salt itself |
 | CDP_PRIVACY_SALT_FILE | privacy_salt next to the warehouse | where the salt is kept |
-| CDP_DBT_TARGET | duckdb | profiles.yml output: duckdb or spark |
+| CDP_DBT_TARGET | duckdb | profiles.yml output: duckdb, spark, or published (`mf` on CDP_PUBLISH) |
 | CDP_DBT_THREADS | 1 (duckdb), 2 (spark) | read by profiles.yml |
 | CDP_SPARK_DIR | data/spark | local Spark tables and metastore |
 | CDP_SPARK_SHUFFLE_PARTITIONS | 2 | spark.sql.shuffle.partitions |
