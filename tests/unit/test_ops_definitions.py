@@ -2,14 +2,19 @@
 first day of data) of the per-day assets, the backfill policy, groups, kinds, owners,
 descriptions, check descriptions and freshness policies."""
 
+import re
+from pathlib import Path
+
 import dagster as dg
 
 from orchestration.definitions import build_definitions, defs
 from orchestration.defs.freshness import NIGHTLY_FRESHNESS
+from orchestration.defs.groups import LAYERS
 from orchestration.defs.partitions import WAREHOUSE_POOL
 from orchestration.defs.resources import WarehouseResource
 
 PUBLISHED = dg.AssetKey(["published", "marts"])
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _graph():
@@ -136,3 +141,17 @@ def test_the_privacy_key_asset_has_a_table_and_columns():
     assert node.metadata["dagster/table_name"] == "privacy.pseudonymisation_key"
     columns = node.metadata["dagster/column_schema"]
     assert [c.name for c in getattr(columns, "schema", columns).columns] == ["key"]
+
+
+def _named_layers(document: str, opening: str) -> list[str]:
+    """The backticked single words of the sentence of `document` that starts with `opening`."""
+    text = " ".join((REPO_ROOT / document).read_text().split())
+    sentence = text[text.index(opening):]
+    sentence = sentence[:sentence.index(". ")]
+    return [word for word in re.findall(r"`([^`]+)`", sentence) if re.fullmatch(r"[a-z_]+", word)]
+
+
+def test_the_readme_and_the_architecture_name_the_asset_groups_in_order():
+    assert {_graph().get(key).group_name for key in _graph().get_all_asset_keys()} == set(LAYERS)
+    assert _named_layers("README.md", "Assets are grouped by layer") == list(LAYERS)
+    assert _named_layers("docs/architecture.md", "Asset groups are the layers") == list(LAYERS)
