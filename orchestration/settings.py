@@ -12,13 +12,13 @@ values as arguments. The one thing written back is the environment of the dbt pr
 | CDP_PUBLISH | analytics.duckdb next to the warehouse | read-only copy of the marts for BI |
 | CDP_EXPORT_DIR | exports next to the warehouse | audience files |
 | CDP_LOG_DIR | logs next to the warehouse | the full log of every `cdp build` |
-| CDP_START_DATE | 2015-01-01 | first day of the daily partitions |
+| CDP_START_DATE | the earliest day folder (else today) | first day of the daily partitions |
 | CDP_DUCKDB_MEMORY_LIMIT | 2GB | DuckDB's memory cap (loader, dbt, publish) |
 | CDP_MAX_IDENTIFIERS_PER_CUSTOMER | 50 | identity check: above this, a likely over-merge |
 | CDP_ALERT_WEBHOOK | (none) | URL that gets a JSON message when a nightly run fails |
 | CDP_PRIVACY_SALT | (none) | the privacy salt itself |
 | CDP_PRIVACY_SALT_FILE | privacy_salt next to the warehouse | where the salt is kept |
-| CDP_DBT_TARGET | duckdb | profiles.yml output: duckdb or spark |
+| CDP_DBT_TARGET | duckdb | profiles.yml output: duckdb, spark, or published (`mf` on CDP_PUBLISH) |
 | CDP_DBT_THREADS | 1 (duckdb), 2 (spark) | read by profiles.yml |
 | CDP_SPARK_DIR | data/spark | local Spark tables and metastore |
 | CDP_SPARK_SHUFFLE_PARTITIONS | 2 | spark.sql.shuffle.partitions |
@@ -29,6 +29,7 @@ values as arguments. The one thing written back is the environment of the dbt pr
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from functools import cache
@@ -41,7 +42,6 @@ DEFAULT_RAW_DIR = "data/raw"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_PUBLISH = "data/analytics.duckdb"
 DEFAULT_EXPORT_DIR = "data/exports"
-DEFAULT_START_DATE = "2015-01-01"
 # DuckDB's memory cap (its default is 80 % of the machine); work beyond it spills to disk.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "2GB"
 DEFAULT_MAX_IDENTIFIERS_PER_CUSTOMER = 50
@@ -127,9 +127,20 @@ def records_runs() -> bool:
 # --- engine and checks ---------------------------------------------------------------------
 
 
-def partitions_start_date() -> str:
-    """First day of the daily partitions (dump folders before it cannot be loaded)."""
-    return _get("CDP_START_DATE", DEFAULT_START_DATE)
+def partitions_start_date(raw: Path | None = None) -> str:
+    """First day of the daily partitions: CDP_START_DATE, else the earliest day folder in `raw`
+    (default: the raw dir), else today (UTC).
+
+    So the partitions are the days there is data for, and the UI's partition bar shows which of
+    them are loaded and which are missing; set CDP_START_DATE to show days before the first
+    dump as missing (dump folders before it cannot be loaded)."""
+    configured = _get("CDP_START_DATE").strip()
+    if configured:
+        return configured
+    from orchestration.ingest.folders import find_day_folders
+
+    days = find_day_folders(raw or raw_dir())
+    return days[0] if days else dt.datetime.now(dt.UTC).date().isoformat()
 
 
 def duckdb_memory_limit() -> str:

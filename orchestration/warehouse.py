@@ -4,7 +4,7 @@ read-only queries used for Dagster metadata and the CLI summary."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -74,3 +74,38 @@ def table_row_counts(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], i
             conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
         )
     return counts
+
+
+def rows_per_day(
+    conn: duckdb.DuckDBPyConnection, table: str, days: Sequence[str], column: str = "received_date"
+) -> dict[str, int]:
+    """Rows of `table` (schema.name) per day of `column` for each of `days` (0 for a day
+    without rows): what a partitioned asset holds for each of its partitions."""
+    if not days:
+        return {}
+    rows = conn.execute(
+        f"select strftime({column}, '%Y-%m-%d'), count(*) from {table} "
+        f"where {column} in (select unnest(?::date[])) group by 1",
+        [list(days)],
+    ).fetchall()
+    counts = {day: 0 for day in days}
+    counts.update({day: int(n) for day, n in rows})
+    return counts
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """The columns (name, type as DuckDB names it) of every table and view in our schemas, in
+    order, keyed by (schema, table)."""
+    rows = conn.execute(
+        f"""
+        select table_schema, table_name, column_name, data_type
+        from information_schema.columns
+        where table_catalog = current_database()
+          and table_schema in ({", ".join(f"'{s}'" for s in SCHEMAS)})
+        order by table_schema, table_name, ordinal_position
+        """
+    ).fetchall()
+    columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, data_type in rows:
+        columns.setdefault((schema, table), []).append((column, data_type))
+    return columns

@@ -16,6 +16,7 @@ from orchestration.audiences import (
     export_dir_for,
     load_audiences,
 )
+from orchestration.defs import groups
 from orchestration.defs.dbt import dbt_model_keys
 from orchestration.defs.partitions import NIGHTLY_STEP
 from orchestration.defs.resources import WarehouseResource
@@ -33,7 +34,7 @@ EXPORT_DEPS = [
 
 @dg.asset(
     key=AUDIENCE_EXPORTS,
-    group_name="activation",
+    group_name=groups.ACTIVATION,
     deps=EXPORT_DEPS,
     **NIGHTLY_STEP,
     kinds={"csv", "parquet", "python"},

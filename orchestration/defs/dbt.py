@@ -1,9 +1,9 @@
 """The dbt project as Dagster assets: every model, seed and snapshot, with dbt tests as checks."""
 
-
 import os
 import shutil
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +17,18 @@ from dagster_dbt import (
 )
 
 from orchestration import settings
+from orchestration.defs import groups
+from orchestration.defs.dbt_metadata import column_schema, describe_test
 from orchestration.defs.dbt_project import dbt_project, ensure_manifest
 from orchestration.defs.partitions import NIGHTLY_STEP
 from orchestration.defs.resources import WarehouseResource
-from orchestration.warehouse import table_row_counts
-
-# Folder below dbt_project/models (or resource type) -> Dagster asset group.
-GROUPS = {
-    "staging": "staging",
-    "identity": "identity",
-    "sessions": "sessions",
-    "privacy": "privacy",
-    "marts": "marts",
-}
+from orchestration.warehouse import rows_per_day, table_columns, table_row_counts
 
 
 class CdpTranslator(DagsterDbtTranslator):
-    """Asset keys are [schema, name], like the tables in the warehouse; groups by folder."""
+    """Asset keys are [schema, name], like the tables in the warehouse; groups are the layers
+    (the first folder below dbt_project/models; seeds are staging); every test a described
+    check."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         meta_key = (dbt_resource_props.get("meta") or {}).get("dagster", {}).get("asset_key")
@@ -44,13 +39,11 @@ class CdpTranslator(DagsterDbtTranslator):
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        fqn = dbt_resource_props.get("fqn") or []
-        for part in reversed(fqn[1:-1]):
-            if part in GROUPS:
-                return GROUPS[part]
         if dbt_resource_props["resource_type"] == "seed":
-            return "staging"
-        return "marts"
+            return groups.STAGING
+        fqn = dbt_resource_props.get("fqn") or []
+        layer = fqn[1] if len(fqn) > 2 else None
+        return layer if layer in (groups.STAGING, groups.INTERMEDIATE) else groups.MARTS
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:data-engineering"]
@@ -63,6 +56,15 @@ class CdpTranslator(DagsterDbtTranslator):
         if self.get_resource_props(manifest, unique_id).get("language") == "python":
             spec = spec.merge_attributes(kinds={"python"})
         return spec
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+        project: Any,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
 
 
 translator = CdpTranslator(
@@ -106,7 +108,7 @@ def cdp_dbt_models(
     settings.point_dbt_at(warehouse.warehouse_path)
     invocation = dbt.cli(dbt_build_args(config.full_refresh), context=context)
     # DuckDB allows one writer: the dbt process holds the file until it ends, so events are
-    # buffered and enriched with row counts read once dbt has let go of the warehouse.
+    # buffered and enriched with row counts and columns read once dbt has let go of the file.
     events: list[Any] = []
     failure: Exception | None = None
     try:
@@ -114,15 +116,73 @@ def cdp_dbt_models(
     except Exception as exc:  # noqa: BLE001 - re-raised below, after the successes are reported
         failure = exc
     _keep_partial_parse(invocation.target_path)
-    counts = _row_counts(warehouse)
+    facts = _TableFacts.read(warehouse, _partitioned_tables(context))
     for event in events:
         if isinstance(event, dg.Output | dg.AssetMaterialization):
             key = _event_asset_key(context, event)
-            if key is not None and key in counts:
-                event = event.with_metadata({**event.metadata, "dagster/row_count": counts[key]})
+            if key is not None:
+                event = event.with_metadata(
+                    {**event.metadata, **_built_metadata(context, event, key, facts)}
+                )
         yield event
     if failure is not None:
         raise failure
+
+
+@dataclass
+class _TableFacts:
+    """What the warehouse holds once dbt has let go of it: row counts, columns, and the rows
+    per received day of the partitioned tables (for the days of this run)."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    columns: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    rows_per_day: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def read(
+        cls, warehouse: WarehouseResource, partitioned: dict[tuple[str, str], list[str]]
+    ) -> "_TableFacts":
+        facts = cls()
+        try:
+            with warehouse.connect(read_only=True) as conn:
+                facts.counts = table_row_counts(conn)
+                facts.columns = table_columns(conn)
+                for table, days in partitioned.items():
+                    if table in facts.counts:
+                        facts.rows_per_day[table] = rows_per_day(conn, ".".join(table), days)
+        except duckdb.Error:
+            pass  # no metadata rather than a failed step: the build itself is reported
+        return facts
+
+
+def _partitioned_tables(context: dg.AssetExecutionContext) -> dict[tuple[str, str], list[str]]:
+    """The selected partitioned models (the staging models) and the days of this run."""
+    keys = [key for key in context.selected_asset_keys
+            if context.assets_def.specs_by_key[key].partitions_def is not None]
+    if not keys:
+        return {}
+    days = list(context.partition_keys)
+    return {(key.path[0], key.path[-1]): days for key in keys}
+
+
+def _built_metadata(
+    context: dg.AssetExecutionContext, event: Any, key: tuple[str, str], facts: _TableFacts
+) -> dict[str, Any]:
+    """A built model's metadata: its columns and types; its whole-table row count when it is
+    unpartitioned, else each partition's rows (attached to that partition's materialization)."""
+    metadata: dict[str, Any] = {}
+    spec = context.assets_def.specs_by_key.get(dg.AssetKey(list(key)))
+    if key in facts.columns:
+        documented = spec.metadata.get("dagster/column_schema") if spec else None
+        metadata["dagster/column_schema"] = column_schema(facts.columns[key], documented)
+    if key in facts.rows_per_day and isinstance(event, dg.Output):
+        for day, rows in facts.rows_per_day[key].items():
+            context.add_asset_metadata(
+                {"dagster/row_count": rows}, asset_key=spec.key, partition_key=day
+            )
+    elif key in facts.counts and (spec is None or spec.partitions_def is None):
+        metadata["dagster/row_count"] = facts.counts[key]
+    return metadata
 
 
 def _keep_partial_parse(run_target: Path) -> None:
@@ -145,15 +205,7 @@ def _keep_partial_parse(run_target: Path) -> None:
         pass  # only a cache: the next run parses in full
 
 
-def _row_counts(warehouse: WarehouseResource) -> dict[tuple[str, ...], int]:
-    try:
-        with warehouse.connect(read_only=True) as conn:
-            return table_row_counts(conn)
-    except duckdb.Error:
-        return {}
-
-
-def _event_asset_key(context: dg.AssetExecutionContext, event: Any) -> tuple[str, ...] | None:
+def _event_asset_key(context: dg.AssetExecutionContext, event: Any) -> tuple[str, str] | None:
     if isinstance(event, dg.AssetMaterialization):
         return tuple(event.asset_key.path)
     try:

@@ -1,19 +1,31 @@
-"""`raw/events` and `raw/load_log`: load day folders of dumps into the warehouse."""
+"""`raw/events` and `raw/load_log`: load day folders of dumps into the warehouse.
 
+Both are partitioned by received day, and each partition's metadata says what that day holds:
+its rows, what its last load read, loaded, counted as duplicates or suppressed, and
+quarantined (raw.load_log). The load also applies pending erasure requests and keeps the
+pseudonymisation key: whole-warehouse numbers, recorded on the unpartitioned
+`privacy/pseudonymisation_key`."""
+
+import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from orchestration.audiences import discard_exports, export_dir_for
+from orchestration.defs import groups
 from orchestration.defs.partitions import NIGHTLY_STEP
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingest.contract import LineAccountingError
-from orchestration.ingest.duckdb_loader import load_days
+from orchestration.ingest.duckdb_loader import day_accounts, load_days
 from orchestration.privacy import (
+    ErasureReport,
     PrivacyError,
     apply_pending_erasures,
     compact_warehouse,
-    consent_excluded_messages,
+    consent_excluded_by_day,
+    privacy_counts,
 )
 
 
@@ -27,6 +39,32 @@ class RawEventsConfig(dg.Config):
 
 RAW_EVENTS = dg.AssetKey(["raw", "events"])
 LOAD_LOG = dg.AssetKey(["raw", "load_log"])
+PSEUDONYMISATION_KEY = dg.AssetKey(["privacy", "pseudonymisation_key"])
+OWNERS = ["team:data-engineering"]
+
+# Written by the load step (orchestration/privacy/salt.py), read by dbt as the source
+# privacy.pseudonymisation_key: an asset of its own, whose materializations the load step logs.
+pseudonymisation_key = dg.AssetSpec(
+    PSEUDONYMISATION_KEY,
+    description=(
+        "One row: the key of the keyed hashes in marts.customer_360_pseudonymised, derived from "
+        "the privacy salt (CDP_PRIVACY_SALT or the salt file) and checked or written by the load "
+        "step before every dbt run, which also applies pending erasure requests. Never "
+        "published: whoever reads it can recompute pseudonyms from known values. Its "
+        "materializations carry the erasure and suppression counts of each run."
+    ),
+    group_name=groups.INGESTION,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    metadata={
+        "dagster/table_name": "privacy.pseudonymisation_key",
+        "dagster/column_schema": dg.TableSchema(columns=[
+            dg.TableColumn("key", "VARCHAR", description="64 hex characters."),
+        ]),
+        "written_by": "raw/events (orchestration/privacy/salt.py)",
+        "read_by": "marts/customer_360_pseudonymised",
+    },
+)
 
 
 @dg.multi_asset(
@@ -38,11 +76,13 @@ LOAD_LOG = dg.AssetKey(["raw", "load_log"])
                 "(CDP_RAW_DIR/YYYY-MM-DD), deduplicated by messageId, with every rejected line "
                 "in raw.quarantine. A day is replaced atomically. Before loading, applies "
                 "pending erasure requests (cdp forget) to every day; messages carrying an "
-                "erased identifier are suppressed at load (counted, never stored)."
+                "erased identifier are suppressed at load (counted, never stored). Each "
+                "partition's metadata: the day's rows and its last load's line accounting."
             ),
             kinds={"duckdb", "python"},
-            owners=["team:data-engineering"],
-            group_name="ingestion",
+            owners=OWNERS,
+            group_name=groups.INGESTION,
+            metadata={"dagster/table_name": "raw.events"},
         ),
         dg.AssetSpec(
             LOAD_LOG,
@@ -51,8 +91,9 @@ LOAD_LOG = dg.AssetKey(["raw", "load_log"])
                 "The incremental dbt models process the days loaded since their last run."
             ),
             kinds={"duckdb"},
-            owners=["team:data-engineering"],
-            group_name="ingestion",
+            owners=OWNERS,
+            group_name=groups.INGESTION,
+            metadata={"dagster/table_name": "raw.load_log"},
         ),
     ],
     name="raw__events",
@@ -61,7 +102,7 @@ LOAD_LOG = dg.AssetKey(["raw", "load_log"])
 def raw_events(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: RawEventsConfig
 ) -> Iterator[dg.MaterializeResult]:
-    days = [key for key in context.partition_keys]
+    days = list(context.partition_keys)
     # Erasures first, so that this run's loads already suppress the erased identifiers; then
     # the file is rewritten so the erased rows' bytes do not linger in DuckDB's free blocks.
     try:
@@ -88,53 +129,79 @@ def raw_events(
             )
         except LineAccountingError as exc:
             raise dg.Failure(str(exc)) from None
-        total_rows = conn.execute("select count(*) from raw.events").fetchone()[0]
-        load_log_rows = conn.execute("select count(*) from raw.load_log").fetchone()[0]
-        consent_excluded = consent_excluded_messages(conn, [r.received_date for r in reports])
+        accounts = day_accounts(conn, days)
+        consent_excluded = consent_excluded_by_day(conn, days)
+        privacy = privacy_counts(conn)
 
-    by_reason: dict[str, int] = {}
-    for report in reports:
-        for reason, count in report.quarantine_by_reason.items():
-            by_reason[reason] = by_reason.get(reason, 0) + count
-    lines = sum(r.lines for r in reports)
-    metadata: dict[str, dg.RawMetadataValue] = {
-        "days_loaded": len(reports),
-        "files": sum(r.files for r in reports),
-        "empty_files": sum(r.empty_files for r in reports),
-        "unreadable_files": sum(r.unreadable_files for r in reports),
-        "lines_read": lines,
-        "events_loaded": sum(r.loaded for r in reports),
-        "duplicates": sum(r.duplicates for r in reports),
-        "quarantined": sum(r.quarantined for r in reports),
-        "quarantine_by_reason": dg.MetadataValue.json(by_reason),
-        # privacy (orchestration/privacy/)
-        "suppressed": sum(r.suppressed for r in reports),
-        "erasure_requests_completed": erasures.requests_completed,
+    context.log_event(dg.AssetMaterialization(
+        PSEUDONYMISATION_KEY, metadata=_privacy_metadata(erasures, privacy)
+    ))
+    reloaded = {str(report.received_date) for report in reports}
+    for day in days:
+        day_metadata = _day_metadata(
+            accounts.get(day), day in reloaded, consent_excluded.get(day, 0),
+            warehouse.raw_path / day,
+        )
+        context.add_asset_metadata(day_metadata["events"], asset_key=RAW_EVENTS, partition_key=day)
+        context.add_asset_metadata(day_metadata["load_log"], asset_key=LOAD_LOG, partition_key=day)
+    context.log.info(
+        f"{len(reloaded)} of {len(days)} day(s) loaded, "
+        f"{sum(r.loaded for r in reports):,} events"
+    )
+    yield dg.MaterializeResult(asset_key=RAW_EVENTS)
+    yield dg.MaterializeResult(asset_key=LOAD_LOG)
+
+
+def _day_metadata(
+    account: dict[str, Any] | None, reloaded: bool, consent_excluded: int, folder: Path
+) -> dict[str, dict[str, Any]]:
+    """One partition's metadata of raw/events and raw/load_log: what the day holds now and what
+    its last load did (`reloaded`: this run read its folder); zeros for a day never loaded."""
+    if account is None:
+        empty: dict[str, Any] = {
+            "dagster/row_count": 0, "reloaded": False, "folder": dg.MetadataValue.path(str(folder)),
+            "folder_missing": not folder.is_dir(),
+        }
+        return {"events": empty, "load_log": {"dagster/row_count": 0}}
+    events: dict[str, Any] = {
+        "dagster/row_count": int(account["rows"]),
+        "reloaded": reloaded,
+        "folder": dg.MetadataValue.path(str(folder)),
+        "files": int(account["files"]),
+        "empty_files": int(account["empty_files"]),
+        "unreadable_files": int(account["unreadable_files"]),
+        "lines_read": int(account["lines"]),
+        "events_loaded": int(account["loaded"]),
+        "duplicates": int(account["duplicates"]),
+        "suppressed": int(account["suppressed"]),
+        "quarantined": int(account["quarantined"]),
+        "quarantine_by_reason": dg.MetadataValue.json(account["quarantine_by_reason"]),
+        "consent_excluded_messages": consent_excluded,
+        "load_seconds": float(account["seconds"] or 0),
+    }
+    if account["lines"]:
+        events["quarantine_rate"] = round(account["quarantined"] / account["lines"], 5)
+    load_log: dict[str, Any] = {
+        "dagster/row_count": 1,
+        "loaded_at": dg.MetadataValue.timestamp(_utc(account["loaded_at"])),
+    }
+    return {"events": events, "load_log": load_log}
+
+
+def _privacy_metadata(
+    erasures: ErasureReport, counts: dict[str, int]
+) -> dict[str, Any]:
+    """The privacy key's materialization: this run's erasures and the privacy tables' sizes."""
+    return {
+        "erasures_completed_this_run": erasures.requests_completed,
         "erased_rows": erasures.total_rows_removed,
         "erased_rows_by_table": dg.MetadataValue.json(erasures.rows_removed),
         "erasure_shared_sessions": erasures.shared_sessions,
-        "consent_excluded_messages": consent_excluded,
-        "dagster/row_count": int(total_rows),
-        "load_seconds": round(sum(r.seconds for r in reports), 2),
-        "per_day": dg.MetadataValue.md(_per_day_table(reports)),
+        **counts,
+        "dagster/row_count": 1,
     }
-    if lines:
-        metadata["quarantine_rate"] = round(metadata["quarantined"] / lines, 5)
-    yield dg.MaterializeResult(asset_key=RAW_EVENTS, metadata=metadata)
-    yield dg.MaterializeResult(
-        asset_key=LOAD_LOG,
-        metadata={"days_loaded": len(reports), "dagster/row_count": int(load_log_rows)},
-    )
 
 
-def _per_day_table(reports: list) -> str:
-    rows = [
-        "| day | files | lines | loaded | duplicates | suppressed | quarantined |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in reports[-60:]:
-        rows.append(
-            f"| {r.received_date} | {r.files} | {r.lines} | {r.loaded} | {r.duplicates} | "
-            f"{r.suppressed} | {r.quarantined} |"
-        )
-    return "\n".join(rows)
+def _utc(value: dt.datetime) -> float:
+    """raw.load_log's times are naive UTC."""
+    return value.replace(tzinfo=dt.UTC).timestamp()

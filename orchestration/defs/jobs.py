@@ -6,7 +6,7 @@ import json
 
 import dagster as dg
 
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import partitions_for
 from orchestration.defs.resources import WarehouseResource
 from orchestration.ingest.folders import find_day_folders, folder_fingerprint
 
@@ -45,7 +45,7 @@ def new_dump_folder_sensor(
 ) -> dg.SensorResult:
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     first_tick = context.cursor is None
-    partition_keys = set(daily_partitions.get_partition_keys())
+    partition_keys = set(partitions_for(warehouse.raw_path).get_partition_keys())
     current: dict[str, str] = {}
     requests = []
     for day in find_day_folders(warehouse.raw_path):

@@ -4,6 +4,7 @@ import json
 
 import dagster as dg
 
+from orchestration.defs import groups
 from orchestration.defs.dbt import dbt_model_keys
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.partitions import NIGHTLY_STEP
@@ -23,7 +24,7 @@ MART_KEYS = dbt_model_keys("marts")
 
 @dg.asset(
     key=PUBLISHED_MARTS,
-    group_name="marts",
+    group_name=groups.PUBLISHING,
     deps=MART_KEYS,
     **NIGHTLY_STEP,
     kinds={"duckdb", "parquet", "python"},

@@ -31,6 +31,10 @@ class BuildFailed(RuntimeError):
 
 
 def partition_range_tags(first_day: str, last_day: str) -> dict[str, str]:
+    """The run's partition tags, as the UI's own launches set them: one day is a partition (as
+    the schedule's and the sensor's runs), several a range (as a single-run backfill)."""
+    if first_day == last_day:
+        return {"dagster/partition": first_day}
     return {
         "dagster/asset_partition_range_start": first_day,
         "dagster/asset_partition_range_end": last_day,
@@ -154,7 +158,8 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
         # target/<run folder>/run_results.json times every node (the load's: raw.load_log)
         "publish_seconds": 0.0, "dbt_invocation_id": None,
     }
-    # A run over a range of partitions reports each asset (and check) once per partition.
+    # A run over a range of partitions reports each partitioned asset once per partition:
+    # raw/events with what that day holds (`reloaded`: this run read its folder).
     seen: set[str] = set()
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
@@ -162,14 +167,10 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
             key = mat.asset_key.to_user_string()
             meta = {k: v.value for k, v in mat.metadata.items()}
             if key == "raw/events":
-                summary["days"] = int(meta.get("days_loaded", 0))
-                summary["lines_read"] = int(meta.get("lines_read", 0))
-                summary["events_loaded"] = int(meta.get("events_loaded", 0))
-                summary["duplicates"] = int(meta.get("duplicates", 0))
-                summary["quarantined"] = int(meta.get("quarantined", 0))
-                summary["quarantine_by_reason"] = meta.get("quarantine_by_reason") or {}
-                summary["suppressed"] = int(meta.get("suppressed", 0))
-                summary["erasures_completed"] = int(meta.get("erasure_requests_completed", 0))
+                if meta.get("reloaded"):
+                    _add_day(summary, meta)
+            elif key == "privacy/pseudonymisation_key":
+                summary["erasures_completed"] = int(meta.get("erasures_completed_this_run", 0))
                 summary["rows_erased"] = int(meta.get("erased_rows", 0))
             elif key == "raw/load_log":
                 continue  # written with raw/events
@@ -183,6 +184,8 @@ def summarise(result: dg.ExecuteInProcessResult, echo: Callable[[str], None]) ->
                 if meta.get("invocation_id"):  # dagster-dbt's, the same on every node
                     summary["dbt_invocation_id"] = str(meta["invocation_id"])
                 rows = meta.get("dagster/row_count")
+                if mat.partition is not None:
+                    rows = None  # one day's rows: the table's total is not known here
                 echo(f"  built {key}" + (f" ({rows:,} rows)" if rows is not None else ""))
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
@@ -218,6 +221,19 @@ def step_timings(entries: Iterable[dg.EventLogEntry]) -> dict[str, dict[str, flo
             steps[event.step_key] = {"started_at": round(begin, 3),
                                      "seconds": round(entry.timestamp - begin, 3)}
     return steps
+
+
+def _add_day(summary: dict, meta: dict) -> None:
+    """Add one loaded day (the metadata of its raw/events partition) to the summary."""
+    summary["days"] += 1
+    for total, key in (("lines_read", "lines_read"), ("events_loaded", "events_loaded"),
+                       ("duplicates", "duplicates"), ("quarantined", "quarantined"),
+                       ("suppressed", "suppressed")):
+        summary[total] += int(meta.get(key, 0))
+    for reason, count in (meta.get("quarantine_by_reason") or {}).items():
+        summary["quarantine_by_reason"][reason] = (
+            summary["quarantine_by_reason"].get(reason, 0) + int(count)
+        )
 
 
 def _erasures_need_full_refresh(warehouse: Path) -> bool:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import duckdb
 
@@ -116,6 +116,46 @@ def loaded_fingerprints(conn: duckdb.DuckDBPyConnection | None) -> dict[str, str
         ).fetchall())
     except duckdb.Error:  # no raw.load_log (or an old one without fingerprints)
         return {}
+
+
+def day_accounts(
+    conn: duckdb.DuckDBPyConnection, days: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """What each of `days` holds, by day (`YYYY-MM-DD`); days never loaded are absent.
+
+    The line accounting of the day's last load (raw.load_log: files, lines, loaded,
+    duplicates, suppressed, quarantined, seconds, loaded_at), its quarantined lines by reason,
+    and `rows`: its rows in raw.events now (fewer than `loaded` once an erasure removed some).
+    """
+    if not days:
+        return {}
+    dates = [dt.date.fromisoformat(day) for day in days]
+    log = conn.execute(
+        """
+        select strftime(received_date, '%Y-%m-%d') as day, files, empty_files, unreadable_files,
+               lines, loaded, duplicates, suppressed, quarantined, seconds, loaded_at
+        from raw.load_log where received_date in (select unnest(?::date[]))
+        """,
+        [dates],
+    )
+    names = [d[0] for d in log.description]
+    accounts = {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in log.fetchall()}
+    for day, rows in conn.execute(
+        "select strftime(received_date, '%Y-%m-%d'), count(*) from raw.events "
+        "where received_date in (select unnest(?::date[])) group by 1", [dates],
+    ).fetchall():
+        if day in accounts:
+            accounts[day]["rows"] = int(rows)
+    for account in accounts.values():
+        account.setdefault("rows", 0)
+        account["quarantine_by_reason"] = {}
+    for day, reason, count in conn.execute(
+        "select strftime(received_date, '%Y-%m-%d'), reason, count(*) from raw.quarantine "
+        "where received_date in (select unnest(?::date[])) group by 1, 2 order by 1, 2", [dates],
+    ).fetchall():
+        if day in accounts:
+            accounts[day]["quarantine_by_reason"][reason] = int(count)
+    return accounts
 
 
 def _to_utc(expr: str) -> str:

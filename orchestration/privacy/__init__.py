@@ -14,7 +14,7 @@ Identifier values are normalised as identity resolution stores them
 The names below are the package's public API; callers import them from `orchestration.privacy`.
 """
 
-from orchestration.privacy.consent import consent_excluded_messages
+from orchestration.privacy.consent import consent_excluded_by_day, consent_excluded_messages
 from orchestration.privacy.erasure import (
     ErasureReport,
     apply_pending_erasures,
@@ -34,6 +34,7 @@ from orchestration.privacy.salt import (
     ensure_privacy_schema,
     hash_value,
     load_salt,
+    privacy_counts,
     pseudonymisation_key,
     salt_file,
     salt_for,
@@ -48,6 +49,7 @@ __all__ = [
     "PrivacyError",
     "apply_pending_erasures",
     "compact_warehouse",
+    "consent_excluded_by_day",
     "consent_excluded_messages",
     "database_path",
     "ensure_privacy_schema",
@@ -59,6 +61,7 @@ __all__ = [
     "load_salt",
     "mark_suppressed",
     "pending_requests",
+    "privacy_counts",
     "pseudonymisation_key",
     "record_request",
     "salt_file",

@@ -131,6 +131,24 @@ def has_salted_state(conn: duckdb.DuckDBPyConnection) -> bool:
     ).fetchone()[0] > 0
 
 
+def privacy_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many erasure requests are completed and pending, and how many identifier hashes the
+    suppression list holds (zeros before the privacy tables exist)."""
+    if not table_exists(conn, "privacy", "suppression"):
+        return {"erasure_requests_completed": 0, "erasure_requests_pending": 0,
+                "suppressed_identifiers": 0}
+    completed, pending, suppressed = conn.execute(
+        """
+        select count(*) filter (where status = 'completed'),
+               count(*) filter (where status <> 'completed'),
+               (select count(*) from privacy.suppression)
+        from privacy.requests
+        """
+    ).fetchone()
+    return {"erasure_requests_completed": int(completed), "erasure_requests_pending": int(pending),
+            "suppressed_identifiers": int(suppressed)}
+
+
 def salt_for(conn: duckdb.DuckDBPyConnection) -> str:
     """The salt of this warehouse; never silently a new one for a warehouse with hashes."""
     warehouse = database_path(conn)

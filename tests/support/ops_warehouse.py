@@ -1,5 +1,5 @@
 """One small warehouse, built once per test session through the nightly Dagster job, shared by
-the operations tests (publish, docs, semantic layer, UI). Keep it read-only in tests: copy it
+the operations tests (publish, docs, semantic layer). Keep it read-only in tests: copy it
 before changing anything."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _built: BuiltWarehouse | None = None
 
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
     """Generate 3 days of traffic and run the nightly job once per session; the run is recorded
-    in a Dagster instance (DAGSTER_HOME from deploy/dagster.yaml) the UI test can show."""
+    in a Dagster instance (DAGSTER_HOME from deploy/dagster.yaml)."""
     global _built
     if _built is not None:
         return _built

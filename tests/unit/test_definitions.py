@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.definitions import defs
 from orchestration.defs.dbt import dbt_build_args
+from orchestration.defs.groups import LAYERS
 from orchestration.defs.jobs import nightly_schedule
 from orchestration.defs.runner import build_run_config, partition_range_tags
 from orchestration.ingest.folders import folder_fingerprint
@@ -28,16 +29,23 @@ def test_definitions_load_with_ingestion_dbt_assets_checks_job_schedule_and_sens
     assert {s.name for s in repo.sensor_defs} == {"new_dump_folder_sensor", "nightly_failure_alert"}
 
 
-def test_dbt_assets_are_grouped_by_layer():
+def test_assets_are_grouped_by_layer():
     repo = defs.get_repository_def()
     groups = {
         key.to_user_string(): repo.asset_graph.get(key).group_name
         for key in repo.asset_graph.get_all_asset_keys()
     }
+    assert set(groups.values()) == set(LAYERS)
     assert groups["raw/events"] == "ingestion"
+    assert groups["privacy/pseudonymisation_key"] == "ingestion"
     assert groups["staging/stg_events__pages"] == "staging"
-    assert groups["intermediate/int_identity__edges"] == "identity"
+    assert groups["staging/junk_identifiers"] == "staging"  # a seed
+    assert groups["intermediate/int_identity__edges"] == "intermediate"
+    assert groups["intermediate/int_audiences__members"] == "intermediate"
     assert groups["marts/page_metrics_daily"] == "marts"
+    assert groups["marts/audience__high_value"] == "marts"
+    assert groups["published/marts"] == "publishing"
+    assert groups["activation/audience_exports"] == "activation"
 
 
 def test_dbt_args_carry_no_vars_so_partial_parsing_survives_between_runs():
@@ -52,6 +60,8 @@ def test_build_run_config_and_range_tags():
         "dagster/asset_partition_range_start": "2026-01-01",
         "dagster/asset_partition_range_end": "2026-01-02",
     }
+    # one day is a partition, as the schedule's and the sensor's runs carry it
+    assert partition_range_tags("2026-01-02", "2026-01-02") == {"dagster/partition": "2026-01-02"}
 
 
 def test_nightly_schedule_requests_yesterdays_partition():

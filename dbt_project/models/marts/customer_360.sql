@@ -113,7 +113,11 @@ final as (
         -- activity
         i.first_seen_at,
         i.last_seen_at,
-        {{ dbt.datediff('i.last_seen_at', 'a.as_of_at', 'day') }} as days_since_last_seen,  -- noqa: LT05
+        -- bigint on every engine (Spark's datediff is an int): the mart's contract
+        cast(
+            {{ dbt.datediff('i.last_seen_at', 'a.as_of_at', 'day') }}  -- noqa: LT05
+            as {{ dbt.type_bigint() }}
+        ) as days_since_last_seen,
         coalesce(s.sessions, 0) as sessions,
         coalesce(s.views, 0) as views,
         coalesce(s.page_views, 0) as page_views,

@@ -184,10 +184,11 @@ final as (
         user_id,
         tracker_session_id,
         anchor_message_id,
-        row_number() over (
+        -- bigint on every engine (Spark's row_number is an int): the sessions mart's contract
+        cast(row_number() over (
             partition by session_key
             order by started_at, session_id
-        ) as session_index,
+        ) as {{ dbt.type_bigint() }}) as session_index,
         started_at,
         ended_at,
         {{ cdp.seconds_between('started_at', 'ended_at') }} as duration_seconds,

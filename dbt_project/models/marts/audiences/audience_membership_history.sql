@@ -4,11 +4,14 @@
     (full_refresh: false): it is the record of past builds and cannot be recomputed. Erasure
     (cdp forget) deletes an erased customer's rows. An audience removed from the project
     records its members as left. -#}
+{#- The enforced contract (YAML) requires on_schema_change append_new_columns or fail: a new
+    column is added, past rows keep null in it. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         full_refresh=false,
+        on_schema_change='append_new_columns',
     )
 }}
 with

@@ -4,11 +4,14 @@
     - erased (an erased customer's history rows are deleted, so they leave without an exit;
     the erasure counts them in privacy.erased_memberships). Append-only, like the membership
     history it summarises (full_refresh: false). -#}
+{#- The enforced contract (YAML) requires on_schema_change append_new_columns or fail: a new
+    column is added, past rows keep null in it. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         full_refresh=false,
+        on_schema_change='append_new_columns',
     )
 }}
 {%- set audiences = cdp.audience_definitions() -%}
