@@ -28,7 +28,8 @@ STAGES = {
     "published__marts": "publishing the marts",
     "activation__audience_exports": "writing the audience exports",
 }
-_DBT_NODE = re.compile(r"^\s*(\d+) of (\d+) (?:OK|PASS|WARN|ERROR|FAIL|SKIP)")
+# dbt's "1 of 39 OK ...", after the time dbt puts in front when it prints to a terminal itself
+_DBT_NODE = re.compile(r"^\s*(?:\d\d:\d\d:\d\d\s+)?(\d+) of (\d+) (?:OK|PASS|WARN|ERROR|FAIL|SKIP)")
 _DAY = re.compile(r"^\s*(\d{4}-\d{2}-\d{2}): ")
 _LOUD = ("warning:", "error:")
 # The rows of the summary table: label, key of the build's summary.
