@@ -7,14 +7,15 @@ by `received_date`, and reloading a day replaces its partitions.
 Every day a run loads goes through one batch, so a run costs a fixed handful of Spark jobs plus
 what its lines cost, however many days it holds: `spark_staging` reads the files of all the
 days into lines in one job (each line keeps its physical line number and its day); the lines
-are classified by the contract's query in Spark's SQL (`DIALECT`) and cached; then the days'
-partitions are dropped and each raw table gets one append for all of them, and the line
-accounting per day is two grouped queries. Validity is judged with `try_parse_json` (strict
-JSON: no single quotes, NaN or comments; wrapped so trailing text after the value is refused
-as DuckDB refuses it) and the fields read with `get_json_object`. Spark's JSON *file* reader
-(`spark.read.json`, PERMISSIVE mode with `_corrupt_record`) is not used directly: it gives
-neither the line number nor the original text of a good line, and it reads a top-level array
-as several records.
+are classified by the contract's query in Spark's SQL (`DIALECT`) and cached; `spark_copies`
+ranks the copies of each message (the contract's COPY_ORDER, across the batch and the days
+already loaded); then the days' partitions are dropped and each raw table gets one append for
+all of them, and the line accounting per day is two grouped queries. Validity is judged with
+`try_parse_json` (strict JSON: no single quotes, NaN or comments; wrapped so trailing text
+after the value is refused as DuckDB refuses it) and the fields read with `get_json_object`.
+Spark's JSON *file* reader (`spark.read.json`, PERMISSIVE mode with `_corrupt_record`) is not
+used directly: it gives neither the line number nor the original text of a good line, and it
+reads a top-level array as several records.
 
 Not on Spark (yet): suppression of identifiers erased by `cdp forget` (the privacy workflow runs
 on the DuckDB warehouse); `suppressed` is always 0 here.
@@ -34,7 +35,6 @@ from orchestration.ingest import contract
 from orchestration.ingest.contract import (
     DAY_COLUMN,
     EVENTS,
-    LOAD_LOG,
     MAX_LINE_BYTES,
     MESSAGE_COLUMNS,
     QUARANTINE_RAW_LINE_CHARS,
@@ -42,6 +42,7 @@ from orchestration.ingest.contract import (
     READ_REASONS,
     REASON_INVALID_ENCODING,
     REASON_LINE_TOO_LONG,
+    SUPERSEDED,
     Column,
     Dialect,
     LoadReport,
@@ -51,6 +52,16 @@ from orchestration.ingest.contract import (
     reason_branches,
 )
 from orchestration.ingest.folders import DayFolder, day_folder, plan_load
+from orchestration.ingest.spark_copies import (
+    RANKED_VIEW,
+    batch_copies,
+    dates,
+    insert_load_log,
+    move_other_days,
+    partitions,
+    rank_copies,
+    table_columns,
+)
 from orchestration.ingest.spark_staging import LINES_VIEW, DumpFile, stage_lines
 
 if TYPE_CHECKING:
@@ -87,32 +98,27 @@ def ensure_raw_schema(spark: SparkSession) -> None:
                       f"({', '.join(f'{c.name} {_TYPES[c.type]}' for c in missing)})")
         added = {c.name for c in missing}
         fields = [f for f in MESSAGE_COLUMNS if f.column in added]
-        if table is EVENTS and fields:
-            _fill_message_columns(spark, fields)
+        if table in (EVENTS, SUPERSEDED) and fields:
+            _fill_message_columns(spark, table, fields)
 
 
-def _fill_message_columns(spark: SparkSession, fields: list[MessageField]) -> None:
-    """Rewrite raw.events with `fields` parsed from the payload (every partition it holds)."""
+def _fill_message_columns(spark: SparkSession, table: RawTable,
+                          fields: list[MessageField]) -> None:
+    """Rewrite `table` with `fields` parsed from the payload (every partition it holds)."""
     names = {f.column for f in fields}
-    keep = ", ".join(c.name for c in EVENTS.columns if c.name not in names)
+    keep = ", ".join(c.name for c in table.columns if c.name not in names)
     previous = spark.conf.get("spark.sql.sources.partitionOverwriteMode")
     # dynamic: the partitions written replace their old selves, and a table may be read by
     # the statement that overwrites it
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     try:
         spark.sql(f"""
-            insert overwrite table raw.events partition ({DAY_COLUMN})
-            select {_events_columns(spark)}
-            from ({message_columns_sql(DIALECT, "raw.events", "payload", keep, fields)}) as e
+            insert overwrite table {table.name} partition ({DAY_COLUMN})
+            select {table_columns(spark, table.name)}
+            from ({message_columns_sql(DIALECT, table.name, "payload", keep, fields)}) as e
         """)
     finally:
         spark.conf.set("spark.sql.sources.partitionOverwriteMode", previous)
-
-
-def _events_columns(spark: SparkSession) -> str:
-    """raw.events's columns in the table's order (the day, its partition column, last), as an
-    insert without column names must list them."""
-    return ", ".join(spark.table(EVENTS.name).columns)
 
 
 def loaded_fingerprints(spark: SparkSession) -> dict[str, str | None]:
@@ -232,15 +238,17 @@ def load_folders(spark: SparkSession, folders: list[DayFolder]) -> list[LoadRepo
     with tempfile.TemporaryDirectory(prefix="cdp-spark-load-") as tmp:
         classified = stage_lines(spark, files, Path(tmp), lambda lines: _classify(spark, lines))
         try:
+            rank_copies(spark, days)
             _replace_days(spark, days)
+            move_other_days(spark)
             _take_counts(spark, {r.received_date: r for r in reports if not r.folder_missing})
         finally:
             classified.unpersist()
-            spark.catalog.dropTempView(LINES_VIEW)
-            spark.catalog.dropTempView("cdp_classified")
-    _share_seconds([r for r in reports if not r.folder_missing], time.perf_counter() - started)
-    _write_load_log(spark, [(r, f.fingerprint) for r, f in zip(reports, folders, strict=True)
-                            if not r.folder_missing])
+            for view in (LINES_VIEW, "cdp_classified", RANKED_VIEW):
+                spark.catalog.dropTempView(view)
+    loaded = [(r, f) for r, f in zip(reports, folders, strict=True) if not r.folder_missing]
+    _share_seconds([r for r, _ in loaded], time.perf_counter() - started)
+    insert_load_log(spark, [r.load_log_row(f.fingerprint) for r, f in loaded])
     return reports
 
 
@@ -258,43 +266,26 @@ def _classify(spark: SparkSession, lines: DataFrame) -> DataFrame:
     return classified
 
 
-def _partitions(days: list[dt.date]) -> str:
-    return ", ".join(f"partition ({DAY_COLUMN} = '{day.isoformat()}')" for day in days)
-
-
 _NEW_EVENT_COLUMNS = (
     "message_id, type, event_at, received_date, source_file, line_number, line as payload"
 )
 
 
 def _replace_days(spark: SparkSession, days: list[dt.date]) -> None:
-    """Drop the days from the raw tables, then append their new rows.
+    """Drop the days from the raw tables, then append their new rows: each message's winning
+    copy to raw.events, the days' other best copies to raw.superseded (`cdp_ranked`).
 
     raw.load_log goes first: should a step fail, the days count as not loaded and the next
-    run loads them again. Dropping the days first also leaves raw.events holding only the
-    other days, the ones whose messages make a copy here a duplicate.
+    run loads them again.
     """
-    for table in ("raw.load_log", "raw.events", "raw.quarantine"):
-        spark.sql(f"alter table {table} drop if exists {_partitions(days)}")
-    # Within the batch the first copy by day, file and line wins (as loading the days one
-    # after the other, in date order, does); a message loaded on another day is a duplicate.
-    first_copies = """(
-        select * from (
-            select c.*, row_number() over (
-                       partition by c.message_id
-                       order by c.received_date, c.source_file, c.line_number
-                   ) as copy_number
-            from cdp_classified c
-            left anti join (select distinct message_id from raw.events) o
-                on o.message_id = c.message_id
-            where c.reason is null
-        ) where copy_number = 1
-    )"""
-    spark.sql(f"""
-        insert into raw.events partition ({DAY_COLUMN})
-        select {_events_columns(spark)}
-        from ({message_columns_sql(DIALECT, first_copies, "line", _NEW_EVENT_COLUMNS)}) as new
-    """)
+    for table in ("raw.load_log", "raw.events", "raw.superseded", "raw.quarantine"):
+        spark.sql(f"alter table {table} drop if exists {partitions(days)}")
+    for table, wins in (("raw.events", True), ("raw.superseded", False)):
+        parsed = message_columns_sql(DIALECT, batch_copies(wins), "line", _NEW_EVENT_COLUMNS)
+        spark.sql(f"""
+            insert into {table} partition ({DAY_COLUMN})
+            select {table_columns(spark, table)} from ({parsed}) as copies
+        """)
     spark.sql(f"""
         insert into raw.quarantine partition ({DAY_COLUMN})
         select source_file, line_number, reason,
@@ -307,9 +298,9 @@ def _replace_days(spark: SparkSession, days: list[dt.date]) -> None:
 
 def _take_counts(spark: SparkSession, reports: dict[dt.date, LoadReport]) -> None:
     """Fill each day's line accounting from the classified lines and the rows written."""
-    days = ", ".join(f"date '{day.isoformat()}'" for day in reports)
     loaded = dict(spark.sql(
-        f"select {DAY_COLUMN}, count(*) from raw.events where {DAY_COLUMN} in ({days}) group by 1"
+        f"select {DAY_COLUMN}, count(*) from raw.events "
+        f"where {DAY_COLUMN} in ({dates(list(reports))}) group by 1"
     ).collect())
     counts = {row[0]: row[1:] for row in spark.sql(
         contract.line_counts_sql(is_suppressed="false", by_day=True)).collect()}
@@ -327,27 +318,3 @@ def _share_seconds(reports: list[LoadReport], seconds: float) -> None:
     for report in reports:
         share = report.lines / lines if lines else 1 / len(reports)
         report.seconds = round(seconds * share, 3)
-
-
-def _write_load_log(spark: SparkSession, days: list[tuple[LoadReport, str]]) -> None:
-    """One raw.load_log row per day (their partitions were dropped by `_replace_days`)."""
-    if not days:
-        return
-    columns = [c.name for c in sorted(LOAD_LOG.columns, key=lambda c: c.name == DAY_COLUMN)]
-    rows = []
-    for report, fingerprint in days:
-        row = report.load_log_row(fingerprint)
-        rows.append("(" + ", ".join(_literal(name, row[name]) for name in columns[1:]) + ")")
-    spark.sql(f"""
-        insert into raw.load_log partition ({DAY_COLUMN})
-        select current_timestamp(), {", ".join(columns[1:])}
-        from values {", ".join(rows)} as v({", ".join(columns[1:])})
-    """)
-
-
-def _literal(name: str, value: object) -> str:
-    if name == "seconds":
-        return f"cast({value} as double)"
-    if isinstance(value, dt.date):
-        return f"date '{value.isoformat()}'"
-    return f"'{value}'" if isinstance(value, str) else str(value)

@@ -7,6 +7,7 @@ tables raw.load_log and raw.build_log and build_state's rule), not the models.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -41,7 +42,7 @@ def dbt_runs(spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 
 def _drop_raw_tables(spark) -> None:
-    for table in ("events", "quarantine", "load_log", "build_log"):
+    for table in ("events", "superseded", "quarantine", "load_log", "build_log"):
         spark.sql(f"drop table if exists raw.{table}")
 
 
@@ -58,9 +59,11 @@ def test_a_run_with_nothing_new_skips_dbt(dbt_runs: list, tmp_path: Path, monkey
     assert len(dbt_runs) == 1
     assert "spark build" in capsys.readouterr().out  # the summary table
 
-    assert spark_build.main(build) == 0  # nothing new
+    summary = tmp_path / "summary.json"
+    assert spark_build.main([*build, "--summary-json", str(summary)]) == 0  # nothing new
     assert len(dbt_runs) == 1
     assert capsys.readouterr().out.startswith("nothing to do: no new or changed dump folder")
+    assert json.loads(summary.read_text())["ran"] is False  # as cdp build --summary-json says
 
     _day(raw, 1)  # a new day folder
     assert spark_build.main(build) == 0
