@@ -37,7 +37,7 @@ def run(work: Path, raw: Path, cache: Path, new_day: str, small_day: Path,
         )
         summary = json.loads(summary_file.read_text())
         figures = {"seconds": measured["seconds"], "peak_rss_mb": measured["peak_rss_mb"],
-                   **{k: summary[k] for k in ("skipped", "days", "lines_read", "events_loaded",
+                   **{k: summary[k] for k in ("ran", "days", "lines_read", "events_loaded",
                                               "load_seconds", "dbt_seconds", "models_built",
                                               "tests_passed", "tests_failed") if k in summary}}
         figures.update(_slowest(work / f"target-{step}"))
@@ -86,5 +86,5 @@ def _slowest(target: Path) -> dict[str, Any]:
 
 
 def _short(figures: dict[str, Any]) -> str:
-    keys = ("seconds", "skipped", "lines_read", "load_seconds", "dbt_seconds", "peak_rss_mb")
+    keys = ("seconds", "ran", "lines_read", "load_seconds", "dbt_seconds", "peak_rss_mb")
     return ", ".join(f"{k} {figures[k]}" for k in keys if k in figures)

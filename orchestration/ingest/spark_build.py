@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,11 +205,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="stream every log line (the log file gets them anyway)")
     parser.add_argument("--summary-json", type=Path, default=None,
-                        help="also write the summary, with load and dbt seconds, to this file")
+                        help="also write the summary as JSON, as cdp build --summary-json does, "
+                        "with the load and dbt seconds and the lines of each day")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from orchestration.cli.build import write_summary_json
     from orchestration.cli.common import console
     from orchestration.cli.progress import BuildOutput, log_path, print_summary
 
@@ -222,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.all_days or args.full_refresh or args.no_build) and (
             since := up_to_date_since(spark, raw_dir, fingerprint)):
         console.print(nothing_to_do(since))
-        _write_json(args.summary_json, {"skipped": True, "seconds": _since(started)})
+        if args.summary_json is not None:
+            write_summary_json(args.summary_json, {
+                "ran": False, "up_to_date_since": since.isoformat(), "seconds": _since(started)})
         return 0
     console.print(f"building the Spark tables in {settings.spark_dir()} from {raw_dir} "
                   f"(privacy salt: {salt_source()})", markup=False)
@@ -248,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         record_build(spark, fingerprint, [r.received_date.isoformat() for r in reports],
                      summary["seconds"])
     print_summary(summary, console, title="spark build")
-    _write_json(args.summary_json, summary)
+    if args.summary_json is not None:
+        write_summary_json(args.summary_json, {"ran": True, **summary, "log": str(log)})
     for failure in summary.get("failed_nodes", []):
         console.print(f"error: {failure}", markup=False, soft_wrap=True)
     console.print(f"full log: {log}", markup=False, highlight=False, soft_wrap=True)
@@ -257,11 +261,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _since(started: float) -> float:
     return round(time.perf_counter() - started, 1)
-
-
-def _write_json(path: Path | None, summary: dict[str, Any]) -> None:
-    if path is not None:
-        path.write_text(json.dumps(summary, indent=2, default=str))
 
 
 if __name__ == "__main__":
