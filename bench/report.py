@@ -46,7 +46,8 @@ def newest_per_profile(results: Mapping[str, Mapping[str, Any]]) -> list[tuple[s
     """(file name, result) of the newest result of each profile, standard first."""
     newest: dict[str, tuple[str, Mapping]] = {}
     for name, result in sorted(results.items(), key=lambda item: item[1]["stamp"]):
-        newest[result.get("profile", "standard")] = (name, result)
+        if result.get("engine", "duckdb") == "duckdb":  # Spark results have their own shape
+            newest[result.get("profile", "standard")] = (name, result)
     order = {p: i for i, p in enumerate(PROFILE_ORDER)}
     return [newest[p] for p in sorted(newest, key=lambda p: (order.get(p, len(order)), p))]
 

@@ -2,6 +2,7 @@
 
     uv run python bench/run.py --events 10000000 --days 30 [--seed 1] [--profile light]
                                [--identity-links N]
+    uv run --extra spark python bench/run.py --engine spark --events 1000000 --days 10
 
 1. Generates `--events` events over `--days` + 1 days with the project's generator and the
    traffic profile `--profile` (cached in bench/.cache/, keyed by the arguments, so a rerun
@@ -17,8 +18,13 @@ Prints wall time, events/s, peak memory (RSS summed over the process tree, sampl
 stages (start-up, load, every dbt model, tests, publish, audience exports, other; see
 bench/stages.py) from `cdp build --summary-json`, raw.load_log and the run's
 run_results.json; writes bench/results/<stamp>.json and redraws bench/results/history.png
-from every saved result. `bench/report.py` turns the newest result per profile into the
-tables of README.md and docs/benchmarks.md.
+from every saved DuckDB result. `bench/report.py` turns the newest result per profile into
+the tables of README.md and docs/benchmarks.md.
+
+With `--engine spark` the same dumps go through `python -m orchestration.ingest.spark_build`
+on a local Spark session instead (bench/spark_steps.py: full, a rerun with nothing new, the
+held-back day, then a day a tenth that size loaded alone for the per-day load cost), saved
+with `"engine": "spark"` and left out of the chart and the report.
 """
 
 from __future__ import annotations
@@ -95,19 +101,21 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict:
             "launched": launched, "output_tail": output[-1500:]}
 
 
-def cache_dir(events: int, days: int, seed: int, profile: str) -> Path:
+def cache_dir(events: int, days: int, seed: int, profile: str, start: dt.date = START) -> Path:
     """Dumps per arguments and profile (the standard profile keeps the folder it always had)."""
     suffix = "" if profile == "standard" else f"-{profile}"
+    suffix += "" if start == START else f"-from{start.isoformat()}"
     return CACHE / f"events{events}-days{days}-seed{seed}{suffix}"
 
 
-def generate(events: int, days: int, seed: int, profile: str) -> Path:
-    target = cache_dir(events, days, seed, profile)
+def generate(events: int, days: int, seed: int, profile: str, start: dt.date = START) -> Path:
+    """`days` + 1 days of dumps from `start` in <cache>/all (the last one held back)."""
+    target = cache_dir(events, days, seed, profile, start)
     if (target / "DONE").exists():
         return target
     shutil.rmtree(target, ignore_errors=True)
     cmd = [sys.executable, "-m", "orchestration.cli", "generate", "--events", str(events),
-           "--days", str(days + 1), "--seed", str(seed), "--start", START.isoformat(),
+           "--days", str(days + 1), "--seed", str(seed), "--start", start.isoformat(),
            "--profile", profile, "--out", str(target / "all"),
            "--workers", str(os.cpu_count() or 1)]
     print(f"generating {events:,} events over {days + 1} days, {profile} traffic "
@@ -196,7 +204,8 @@ def draw_history() -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
+    rows = [row for row in (json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json")))
+            if row.get("engine", "duckdb") == "duckdb"]
     if not rows:
         return
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -224,13 +233,16 @@ def main() -> None:
                         help="traffic profile of the generated dumps (cdp generate --profile)")
     parser.add_argument("--identity-links", type=int, default=None,
                         help="links for the identity step (default: --events)")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="spark: load and build on a local Spark session (needs the "
+                        "spark extra) and measure the per-day load cost")
     args = parser.parse_args()
 
     commit = git_commit()  # the code measured, before a long run gives time to change it
     cache = generate(args.events, args.days, args.seed, args.profile)
     all_days = sorted(p.name for p in (cache / "all").iterdir() if p.is_dir())
     history, new_day = all_days[:-1], all_days[-1]
-    work = cache / "run"
+    work = cache / ("run" if args.engine == "duckdb" else "run-spark")
     shutil.rmtree(work, ignore_errors=True)
     raw = work / "raw"
     raw.mkdir(parents=True)
@@ -242,6 +254,9 @@ def main() -> None:
            "CDP_EXPORT_DIR": str(work / "exports"), "CDP_RECORD_RUNS": "0"}
     env.pop("DAGSTER_HOME", None)  # a throw-away Dagster instance, as in CI
     cdp = [sys.executable, "-m", "orchestration.cli", "build"]
+    if args.engine == "spark":
+        run_spark(args, cache, new_day, commit)
+        return
 
     print("floor: DuckDB read_json of every dump file into a table ...")
     floor_result = floor(raw, work / "floor.duckdb")
@@ -290,6 +305,43 @@ def main() -> None:
     print(json.dumps({k: result[k] for k in ("floor", "ratios")}, indent=2))
     print(f"saved {path.relative_to(ROOT)}; README and docs tables: uv run python "
           "bench/report.py")
+
+
+def run_spark(args: argparse.Namespace, cache: Path, new_day: str, commit: str) -> None:
+    """The Spark benchmark (bench/spark_steps.py) on the cached dumps; its own result file."""
+    import spark_steps
+
+    work = cache / "run-spark"
+    last = dt.date.fromisoformat(new_day)
+    # a day a tenth the size of an average one, after the held-back day
+    small = generate(max(args.events // args.days // 10, 100), 0, args.seed + 1, args.profile,
+                     start=last + dt.timedelta(days=1))
+    small_day = next(p for p in (small / "all").iterdir() if p.is_dir())
+    spark = spark_steps.run(work, work / "raw", cache, new_day, small_day, run_measured)
+    result = {
+        "stamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H-%M-%S"), "engine": "spark",
+        "commit": commit,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version(), "pyspark": _version("pyspark")},
+        "profile": args.profile, "events": args.events, "days": args.days, "seed": args.seed,
+        **spark,
+        "notes": "2 cores shared with other processes (see the load averages); a local Spark "
+                 "session, one JVM per step",
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{result['stamp']}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["per_day_load"], indent=2))
+    print(f"saved {path.relative_to(ROOT)}")
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "-"
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """What the last successful build was made from, so a build with nothing new can skip dbt.
 
-A build is needed when a dump folder is new or changed (the load log's fingerprints), when an
-erasure request is pending, or when a project file changed since the last successful build:
-the dbt project (models, macros, tests, seeds, dbt_project.yml, profiles.yml) or the Python
-package dbt calls (the identity resolver) and that loads the data. `raw.build_log` holds one
-row per successful `cdp build` with the fingerprint of those files.
+A build is needed when a dump folder is new or changed (the load log's fingerprints), when a
+day was loaded after the last successful build (its dbt run failed, or it was loaded alone),
+when an erasure request is pending, or when a project file changed since the last successful
+build: the dbt project (models, macros, tests, seeds, dbt_project.yml, profiles.yml) or the
+Python package dbt calls (the identity resolver) and that loads the data. `raw.build_log` holds
+one row per successful build with the fingerprint of those files.
+
+The rule (`up_to_date`) is engine-neutral; the DuckDB reads and writes of raw.build_log are
+here, Spark's in `orchestration.ingest.spark_build`.
 """
 
 from __future__ import annotations
@@ -77,15 +81,44 @@ def record_build(
     )
 
 
+def last_load(conn: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+    """When a day was last loaded (raw.load_log), if ever."""
+    try:
+        row = conn.execute("select max(loaded_at) from raw.load_log").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
+
+
+def up_to_date(
+    last: LastBuild | None, last_loaded_at: dt.datetime | None, changed_days: list[str],
+    pending_erasures: int, fingerprint: str,
+) -> dt.datetime | None:
+    """When the warehouse was last built from exactly what is there now: no changed day, no
+    day loaded since, no pending erasure and the same project files. None when a build is
+    needed. (`last_loaded_at` and the build's time on the engine's one clock.)"""
+    if changed_days or pending_erasures:
+        return None
+    if last is None or last.project_fingerprint != fingerprint:
+        return None
+    if last_loaded_at is not None and last_loaded_at > last.built_at:
+        return None
+    return last.built_at
+
+
 def up_to_date_since(
     conn: duckdb.DuckDBPyConnection, changed_days: list[str], pending_erasures: int,
     fingerprint: str,
 ) -> dt.datetime | None:
-    """When the warehouse was last built from exactly what is there now: no changed day, no
-    pending erasure and the same project files. None when a build is needed."""
-    if changed_days or pending_erasures:
-        return None
-    last = last_build(conn)
-    if last is None or last.project_fingerprint != fingerprint:
-        return None
-    return last.built_at
+    """`up_to_date` for a DuckDB warehouse."""
+    return up_to_date(last_build(conn), last_load(conn), changed_days, pending_erasures,
+                      fingerprint)
+
+
+def nothing_to_do(since: dt.datetime) -> str:
+    """What a build that skips dbt says."""
+    return (
+        f"nothing to do: no new or changed dump folder, no pending erasure and no changed "
+        f"project file since the build of {since:%Y-%m-%d %H:%M:%S} UTC; dbt not run "
+        "(--full-refresh rebuilds anyway)"
+    )

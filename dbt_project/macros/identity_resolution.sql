@@ -122,6 +122,6 @@
         {%- set protection = cdp.identity_resolution_protection(max_user_ids, max_rounds) -%}
         {%- do cdp.identity_resolution_customers(protection.roots) -%}
         {{- log("identity resolution (sql): " ~ component_rounds ~ " component rounds, "
-                ~ protection.rounds ~ " merge-protection rounds", info=false) -}}
+                ~ protection.rounds ~ " merge-protection rounds", info=true) -}}
     {%- endif -%}
 {%- endmacro %}

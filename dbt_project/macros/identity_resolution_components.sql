@@ -1,5 +1,11 @@
 {#- Step 3 of the SQL identity resolver (identity_resolution.sql): connected components to a
-    fixed point; returns the number of rounds. -#}
+    fixed point; returns the number of rounds.
+
+    A round gives every node the smallest label among its own and its neighbours', then the
+    label of that label (pointer jumping). The labels start as the node ids, read from the
+    nodes table (no table of their own), and the loop stops as soon as a round's labels are a
+    fixed point: every edge has one label at both ends and every label is its own label's
+    label, so another round would change nothing (it used to run that round to find out). -#}
 {% macro identity_resolution_components(max_user_ids, max_rounds) -%}
     {%- set w = cdp.identity_resolution_work -%}
 
@@ -15,11 +21,10 @@
         where f.member_order = 1
     {%- endset -%}
     {%- do cdp.identity_resolution_create("edges", sql) -%}
-    {%- do cdp.identity_resolution_create("labels_0",
-        "select node_id, node_id as label from " ~ w('nodes')) -%}
     {%- set cc = namespace(current=0, rounds=0, done=false) -%}
     {%- for _ in range(max_rounds) if not cc.done -%}
-        {%- set old = w('labels_' ~ cc.current) -%}
+        {%- set old = w('labels_' ~ cc.current) if cc.rounds > 0
+            else "(select node_id, node_id as label from " ~ w('nodes') ~ ")" -%}
         {%- set sql -%}
             with
 
@@ -53,12 +58,24 @@
                 on j.node_id = s.label
         {%- endset -%}
         {%- set new = cdp.identity_resolution_create("labels_" ~ (1 - cc.current), sql) -%}
-        {%- set changed = cdp.identity_resolution_scalar(
-            "select count(*) from " ~ new ~ " as n inner join " ~ old
-            ~ " as o on o.node_id = n.node_id where n.label <> o.label") -%}
+        {%- set sql -%}
+            select count(*) from (
+                select e.node_a
+                from {{ w('edges') }} as e
+                inner join {{ new }} as a on a.node_id = e.node_a
+                inner join {{ new }} as b on b.node_id = e.node_b
+                where a.label <> b.label
+                union all
+                select l.node_id
+                from {{ new }} as l
+                inner join {{ new }} as j on j.node_id = l.label
+                where j.label <> l.label
+            ) as unsettled
+        {%- endset -%}
+        {%- set unsettled = cdp.identity_resolution_scalar(sql) -%}
         {%- set cc.current = 1 - cc.current -%}
         {%- set cc.rounds = cc.rounds + 1 -%}
-        {%- set cc.done = (changed == 0) -%}
+        {%- set cc.done = (unsettled == 0) -%}
     {%- endfor -%}
     {%- if not cc.done -%}
         {{ exceptions.raise_compiler_error("identity resolution: components did not converge"

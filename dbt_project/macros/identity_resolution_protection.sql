@@ -1,23 +1,30 @@
 {#- Step 4 of the SQL identity resolver (identity_resolution.sql): merge protection in message
-    order, by rounds; returns the number of rounds and the final roots table. -#}
+    order, by rounds; returns the number of rounds and the final roots (a table, or the
+    starting roots' query when no round ran).
+
+    Each round reads the roots and the pending sets the previous one wrote; the first reads
+    their starting state (every node its own root, every set of an ordered component
+    pending) straight from the components, without copying it into tables first. -#}
 {% macro identity_resolution_protection(max_user_ids, max_rounds) -%}
     {%- set w = cdp.identity_resolution_work -%}
 
     {#- 4. merge protection, in message order, in the components with too many user ids -#}
-    {%- set sql -%}
-        select c.node_id, c.node_id as root, n.is_user
-        from {{ w('components') }} as c
-        inner join {{ w('nodes') }} as n on n.node_id = c.node_id
-        where c.is_ordered
+    {%- set first_roots -%}
+        (
+            select c.node_id, c.node_id as root, n.is_user
+            from {{ w('components') }} as c
+            inner join {{ w('nodes') }} as n on n.node_id = c.node_id
+            where c.is_ordered
+        )
     {%- endset -%}
-    {%- do cdp.identity_resolution_create("roots_0", sql) -%}
-    {%- set sql -%}
-        select s.set_id, s.node_id, s.member_order, true as is_blocked
-        from {{ w('sets') }} as s
-        inner join {{ w('components') }} as c on c.node_id = s.node_id
-        where c.is_ordered
+    {%- set first_pending -%}
+        (
+            select s.set_id, s.node_id, s.member_order, true as is_blocked
+            from {{ w('sets') }} as s
+            inner join {{ w('components') }} as c on c.node_id = s.node_id
+            where c.is_ordered
+        )
     {%- endset -%}
-    {%- do cdp.identity_resolution_create("evaluated_1", sql) -%}
     {%- set sql -%}
         select set_id, node_id as set_aside_node_id, node_id as kept_node_id
         from {{ w('sets') }}
@@ -26,18 +33,19 @@
     {%- do cdp.identity_resolution_create("conflicts", sql) -%}
 
     {%- set ordered_sets = cdp.identity_resolution_scalar(
-        "select count(*) from " ~ w('evaluated_1')) -%}
+        "select count(*) from " ~ first_pending ~ " as ordered_sets") -%}
     {%- set mp = namespace(current=0, rounds=0, done=(ordered_sets == 0)) -%}
     {%- for _ in range(max_rounds) if not mp.done -%}
-        {%- set roots = w('roots_' ~ mp.current) -%}
-        {%- set pending = w('evaluated_' ~ (1 - mp.current)) -%}
+        {%- set roots = w('roots_' ~ mp.current) if mp.rounds > 0 else first_roots -%}
+        {%- set pending = w('evaluated_' ~ (1 - mp.current)) if mp.rounds > 0
+            else first_pending -%}
         {%- set sql -%}
             with
 
             root_users as (
 
                 select root, sum(is_user) as user_ids
-                from {{ roots }}
+                from {{ roots }} as current_roots
                 group by root
 
             ),
@@ -278,5 +286,6 @@
         {{ exceptions.raise_compiler_error("identity resolution: merge protection did not"
             ~ " finish in " ~ max_rounds ~ " rounds") }}
     {%- endif -%}
-    {{- return({'rounds': mp.rounds, 'roots': w('roots_' ~ mp.current)}) -}}
+    {{- return({'rounds': mp.rounds,
+                'roots': w('roots_' ~ mp.current) if mp.rounds > 0 else first_roots}) -}}
 {%- endmacro %}

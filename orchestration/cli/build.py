@@ -9,12 +9,16 @@ import time
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from orchestration import settings
-from orchestration.build_state import project_fingerprint, record_build, up_to_date_since
+from orchestration.build_state import (
+    nothing_to_do,
+    project_fingerprint,
+    record_build,
+    up_to_date_since,
+)
 from orchestration.cli.common import CdpError, console, use_paths
-from orchestration.cli.progress import BuildOutput, log_path
+from orchestration.cli.progress import BuildOutput, log_path, print_summary
 from orchestration.warehouse import WarehouseLockedError, connect
 
 verbose_option = click.option(
@@ -128,11 +132,7 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool =
     if not full_refresh and (since := _up_to_date_since(raw, warehouse, fingerprint)):
         if summary_json is not None:
             write_summary_json(summary_json, {"ran": False, "up_to_date_since": since.isoformat()})
-        console.print(
-            f"nothing to do: no new or changed dump folder, no pending erasure and no changed "
-            f"project file since the build of {since:%Y-%m-%d %H:%M:%S} UTC; dbt not run "
-            "(--full-refresh rebuilds anyway)"
-        )
+        console.print(nothing_to_do(since))
         return
     try:
         days, only_changed = plan_days(raw, warehouse, full_refresh)
@@ -153,7 +153,7 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool =
         raise CdpError(f"{exc}\n(full log: {log})") from None
     with connect(warehouse) as conn:
         record_build(conn, fingerprint, days, summary["seconds"])
-    _print_summary(summary)
+    print_summary(summary, console)
     if summary_json is not None:
         write_summary_json(summary_json, {"ran": True, **summary, "log": str(log)})
     # paths unwrapped, so they can be copied from any terminal
@@ -196,24 +196,3 @@ def _up_to_date_since(raw: Path, warehouse: Path, fingerprint: str) -> dt.dateti
 def _quiet_library_loggers() -> None:
     for name in ("dagster", "dbt", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def _print_summary(summary: dict) -> None:
-    table = Table(title="cdp build", show_header=False, title_justify="left")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    for label, key in [
-        ("days loaded", "days"), ("lines read", "lines_read"), ("events loaded", "events_loaded"),
-        ("duplicates", "duplicates"), ("quarantined", "quarantined"),
-        ("suppressed (erased ids)", "suppressed"), ("erasures completed", "erasures_completed"),
-        ("rows erased", "rows_erased"), ("consent-excluded msgs", "consent_excluded"),
-        ("models built", "models_built"), ("checks passed", "tests_passed"),
-        ("checks warned", "tests_warned"), ("checks failed", "tests_failed"),
-        ("wall time (s)", "seconds"),
-    ]:
-        value = summary.get(key, 0)
-        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
-    console.print(table)
-    if summary.get("quarantine_by_reason"):
-        reasons = ", ".join(f"{k}: {v}" for k, v in summary["quarantine_by_reason"].items())
-        console.print(f"quarantined by reason: {reasons} (see raw.quarantine)")

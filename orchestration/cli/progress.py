@@ -1,5 +1,6 @@
 """What a `cdp build` shows while it runs: one status line of the current stage on the terminal,
-warnings and errors as they come, and every message in a log file (all of it with -v).
+warnings and errors as they come, and every message in a log file (all of it with -v); and the
+summary table it ends with. The Spark build (`orchestration.ingest.spark_build`) shows the same.
 
 The messages are the job's log lines (`run_nightly_job(echo=...)`) and whatever is printed to
 stdout meanwhile: dagster-dbt re-prints every dbt event there, so stdout is captured too."""
@@ -11,13 +12,14 @@ import datetime as dt
 import io
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
 from rich.console import Console
 from rich.status import Status
+from rich.table import Table
 
 # What each step of the nightly job is doing, for the status line.
 STAGES = {
@@ -26,9 +28,20 @@ STAGES = {
     "published__marts": "publishing the marts",
     "activation__audience_exports": "writing the audience exports",
 }
-_DBT_NODE = re.compile(r"^\s*(\d+) of (\d+) (?:OK|PASS|WARN|ERROR|FAIL|SKIP)")
+# dbt's "1 of 39 OK ...", after the time dbt puts in front when it prints to a terminal itself
+_DBT_NODE = re.compile(r"^\s*(?:\d\d:\d\d:\d\d\s+)?(\d+) of (\d+) (?:OK|PASS|WARN|ERROR|FAIL|SKIP)")
 _DAY = re.compile(r"^\s*(\d{4}-\d{2}-\d{2}): ")
 _LOUD = ("warning:", "error:")
+# The rows of the summary table: label, key of the build's summary.
+SUMMARY_ROWS = (
+    ("days loaded", "days"), ("lines read", "lines_read"), ("events loaded", "events_loaded"),
+    ("duplicates", "duplicates"), ("quarantined", "quarantined"),
+    ("suppressed (erased ids)", "suppressed"), ("erasures completed", "erasures_completed"),
+    ("rows erased", "rows_erased"), ("consent-excluded msgs", "consent_excluded"),
+    ("models built", "models_built"), ("checks passed", "tests_passed"),
+    ("checks warned", "tests_warned"), ("checks failed", "tests_failed"),
+    ("wall time (s)", "seconds"),
+)
 
 
 def log_path(log_dir: Path, now: dt.datetime | None = None) -> Path:
@@ -114,3 +127,17 @@ class BuildOutput:
         self.stage = text
         if self._status is not None:
             self._status.update(text)
+
+
+def print_summary(summary: Mapping, console: Console, title: str = "cdp build") -> None:
+    """The table a build ends with, and the quarantine reasons under it."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, key in SUMMARY_ROWS:
+        value = summary.get(key, 0)
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    if summary.get("quarantine_by_reason"):
+        reasons = ", ".join(f"{k}: {v}" for k, v in summary["quarantine_by_reason"].items())
+        console.print(f"quarantined by reason: {reasons} (see raw.quarantine)")

@@ -200,7 +200,8 @@ class Dialect:
     """How one engine spells the expressions the classification query needs.
 
     Each builder takes SQL expressions and returns one. The staged lines are relation
-    `cdp_lines` (source_file, line_number, line, stage_reason).
+    `cdp_lines` (source_file, line_number, line, stage_reason; and received_date where one
+    query classifies several days).
     """
 
     read_reason: str  # over stage_reason and line: why the line is not text to parse, or null
@@ -270,11 +271,12 @@ def message_columns_sql(
     """
 
 
-def classification_sql(dialect: Dialect, received_date: dt.date) -> str:
+def classification_sql(dialect: Dialect, received_date: dt.date | None) -> str:
     """Every staged line with its message fields, event time and quarantine reason (null for
     a message to load): source_file, line_number, line, message_id, type, event_at,
-    received_at, reason, received_date. The loader parses the MESSAGE_COLUMNS of the lines it
-    writes afterwards (`message_columns_sql`): quarantined lines and duplicates never are.
+    received_at, reason, received_date (the given day, or with None each line's own from
+    `cdp_lines`). The loader parses the MESSAGE_COLUMNS of the lines it writes afterwards
+    (`message_columns_sql`): quarantined lines and duplicates never are.
 
     The costly tests run only where they can change the answer: JSON validity on lines that
     were read, the blank test on lines that are not JSON (a blank line never is), one parse
@@ -285,9 +287,11 @@ def classification_sql(dialect: Dialect, received_date: dt.date) -> str:
         f"{_typed(dialect, i, kind)} as {name}" for i, (name, _, kind) in enumerate(MESSAGE_FIELDS)
     )
     skew = dialect.skew_corrected("original_ts", "sent_at", "received_at")
+    day = f"date '{received_date.isoformat()}'" if received_date else DAY_COLUMN
     return f"""
     with checked as (
-        select source_file, line_number, line, {dialect.read_reason} as read_reason
+        select source_file, line_number, line, {dialect.read_reason} as read_reason,
+            {day} as received_date
         from cdp_lines
     ),
     judged as (
@@ -306,7 +310,7 @@ def classification_sql(dialect: Dialect, received_date: dt.date) -> str:
     ),
     typed as (
         select
-            source_file, line_number, line, read_reason, is_json, is_object,
+            source_file, line_number, line, read_reason, is_json, is_object, received_date,
             {typed}
         from extracted
     )
@@ -321,7 +325,7 @@ def classification_sql(dialect: Dialect, received_date: dt.date) -> str:
             when not is_object then '{REASON_NOT_OBJECT}'
             {message_reason_cases()}
         end as reason,
-        date '{received_date.isoformat()}' as received_date
+        received_date
     from typed
     """
 
@@ -329,27 +333,32 @@ def classification_sql(dialect: Dialect, received_date: dt.date) -> str:
 # --- accounting ----------------------------------------------------------------------------
 
 
-def line_counts_sql(is_suppressed: str = "is_suppressed") -> str:
+def line_counts_sql(is_suppressed: str = "is_suppressed", by_day: bool = False) -> str:
     """One row over `cdp_classified`: lines read, valid (to load or duplicate), quarantined
-    (including whole unreadable files), suppressed, unreadable files. (`count(case ...)`:
-    DuckDB's count_if gives null, not 0, over no rows.)"""
+    (including whole unreadable files), suppressed, unreadable files; with `by_day`, one row
+    per received_date, the day first. (`count(case ...)`: DuckDB's count_if gives null, not
+    0, over no rows.)"""
+    day = f"{DAY_COLUMN}, " if by_day else ""
     return f"""
-        select count(case when line_number is not null or reason is null then 1 end),
+        select {day}count(case when line_number is not null or reason is null then 1 end),
                count(case when reason is null and not {is_suppressed} then 1 end),
                count(case when reason is not null and not {is_suppressed} then 1 end),
                count(case when {is_suppressed} then 1 end),
                -- a whole unreadable file is one quarantine row without a line number
                count(case when line_number is null and reason is not null then 1 end)
         from cdp_classified
+        {f"group by {DAY_COLUMN}" if by_day else ""}
     """
 
 
-def by_reason_sql(is_suppressed: str = "is_suppressed") -> str:
-    """Quarantined lines of `cdp_classified` per reason, most frequent first."""
+def by_reason_sql(is_suppressed: str = "is_suppressed", by_day: bool = False) -> str:
+    """Quarantined lines of `cdp_classified` per reason, most frequent first (with `by_day`,
+    per received_date and reason, the day first)."""
+    day = f"{DAY_COLUMN}, " if by_day else ""
     return f"""
-        select reason, count(*) from cdp_classified
+        select {day}reason, count(*) as lines from cdp_classified
         where reason is not null and not {is_suppressed}
-        group by 1 order by 2 desc, 1
+        group by {day}reason order by {day}lines desc, reason
     """
 
 

@@ -2,19 +2,20 @@
 
 The Spark adapter of the raw-load contract (`orchestration.ingest.contract`, the rules the
 DuckDB loader follows too): `raw.events`, `raw.quarantine` and `raw.load_log` are partitioned
-by `received_date`, and reloading a day replaces its partitions (`insert overwrite`).
+by `received_date`, and reloading a day replaces its partitions.
 
-How lines are read: Spark's text source splits every dump file of the day into physical lines
-in one job (gzip by suffix, as Spark does), keeping the raw bytes, so invalid UTF-8 is detected
-(`is_valid_utf8`) rather than silently replaced, and each line gets its physical line number
-(file block, then position). The lines are then classified by the contract's query in Spark's
-SQL (`DIALECT`): validity with `try_parse_json` (strict JSON: no single quotes, NaN or
-comments; wrapped so trailing text after the value is refused as DuckDB refuses it) and the
-fields with `get_json_object`. Spark's JSON *file* reader (`spark.read.json`, PERMISSIVE mode
-with `_corrupt_record`) is not used directly: it gives neither the line number nor the
-original text of a good line, and it reads a top-level array as several records. A file Spark
-cannot read to the end (a truncated or corrupt gzip) is salvaged as on DuckDB
-(`gzip_recovery`): the lines before the cut are loaded and the cut is quarantined.
+Every day a run loads goes through one batch, so a run costs a fixed handful of Spark jobs plus
+what its lines cost, however many days it holds: `spark_staging` reads the files of all the
+days into lines in one job (each line keeps its physical line number and its day); the lines
+are classified by the contract's query in Spark's SQL (`DIALECT`) and cached; `spark_copies`
+ranks the copies of each message (the contract's COPY_ORDER, across the batch and the days
+already loaded); then the days' partitions are dropped and each raw table gets one append for
+all of them, and the line accounting per day is two grouped queries. Validity is judged with
+`try_parse_json` (strict JSON: no single quotes, NaN or comments; wrapped so trailing text
+after the value is refused as DuckDB refuses it) and the fields read with `get_json_object`.
+Spark's JSON *file* reader (`spark.read.json`, PERMISSIVE mode with `_corrupt_record`) is not
+used directly: it gives neither the line number nor the original text of a good line, and it
+reads a top-level array as several records.
 
 Not on Spark (yet): suppression of identifiers erased by `cdp forget` (the privacy workflow runs
 on the DuckDB warehouse); `suppressed` is always 0 here.
@@ -24,8 +25,7 @@ The session, and the command that loads then runs `dbt build` in it, are in `spa
 
 from __future__ import annotations
 
-import re
-import shutil
+import datetime as dt
 import tempfile
 import time
 from pathlib import Path
@@ -34,24 +34,37 @@ from typing import TYPE_CHECKING
 from orchestration.ingest import contract
 from orchestration.ingest.contract import (
     DAY_COLUMN,
+    EVENTS,
     MAX_LINE_BYTES,
+    MESSAGE_COLUMNS,
     QUARANTINE_RAW_LINE_CHARS,
     RAW_TABLES,
     READ_REASONS,
     REASON_INVALID_ENCODING,
     REASON_LINE_TOO_LONG,
+    SUPERSEDED,
     Column,
     Dialect,
     LoadReport,
+    MessageField,
     RawTable,
+    message_columns_sql,
     reason_branches,
 )
 from orchestration.ingest.folders import DayFolder, day_folder, plan_load
-from orchestration.ingest.gzip_recovery import StagedLine, salvage
+from orchestration.ingest.spark_copies import (
+    RANKED_VIEW,
+    batch_copies,
+    dates,
+    insert_load_log,
+    move_other_days,
+    partitions,
+    rank_copies,
+    table_columns,
+)
+from orchestration.ingest.spark_staging import LINES_VIEW, DumpFile, stage_lines
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from pyspark.sql import DataFrame, SparkSession
 
 _TYPES = {"text": "string", "int": "int", "bigint": "bigint", "double": "double",
@@ -71,9 +84,41 @@ def _column_ddl(column: Column) -> str:
 
 
 def ensure_raw_schema(spark: SparkSession) -> None:
+    """Create the raw tables, add the columns older tables lack, and fill message columns
+    just added from the payload of the rows already loaded (the loader's own parse, so they
+    equal what a fresh load writes)."""
     spark.sql("create database if not exists raw")
     for table in RAW_TABLES:
+        had = ({f.name for f in spark.table(table.name).schema.fields}
+               if spark.catalog.tableExists(table.name) else set())
         spark.sql(_table_ddl(table))
+        missing = [c for c in table.columns if had and c.name not in had]
+        if missing:  # a column added to an existing table cannot be not null
+            spark.sql(f"alter table {table.name} add columns "
+                      f"({', '.join(f'{c.name} {_TYPES[c.type]}' for c in missing)})")
+        added = {c.name for c in missing}
+        fields = [f for f in MESSAGE_COLUMNS if f.column in added]
+        if table in (EVENTS, SUPERSEDED) and fields:
+            _fill_message_columns(spark, table, fields)
+
+
+def _fill_message_columns(spark: SparkSession, table: RawTable,
+                          fields: list[MessageField]) -> None:
+    """Rewrite `table` with `fields` parsed from the payload (every partition it holds)."""
+    names = {f.column for f in fields}
+    keep = ", ".join(c.name for c in table.columns if c.name not in names)
+    previous = spark.conf.get("spark.sql.sources.partitionOverwriteMode")
+    # dynamic: the partitions written replace their old selves, and a table may be read by
+    # the statement that overwrites it
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    try:
+        spark.sql(f"""
+            insert overwrite table {table.name} partition ({DAY_COLUMN})
+            select {table_columns(spark, table.name)}
+            from ({message_columns_sql(DIALECT, table.name, "payload", keep, fields)}) as e
+        """)
+    finally:
+        spark.conf.set("spark.sql.sources.partitionOverwriteMode", previous)
 
 
 def loaded_fingerprints(spark: SparkSession) -> dict[str, str | None]:
@@ -86,122 +131,6 @@ def loaded_fingerprints(spark: SparkSession) -> dict[str, str | None]:
             "select cast(received_date as string), fingerprint from raw.load_log"
         ).collect()
     }
-
-
-# --- reading lines ---------------------------------------------------------------------------
-
-
-def _link_name(index: int, path: Path) -> str:
-    # Spark picks the codec by suffix and is case-sensitive; DuckDB is not (UPPER.JSONL.GZ).
-    return f"{index:06d}" + (".jsonl.gz" if path.name.lower().endswith(".gz") else ".jsonl")
-
-
-def _read_lines(spark: SparkSession, paths: list[Path]) -> DataFrame:
-    """(file_index, line_number, line) for every physical line of the files.
-
-    The files are symlinks named by their index (see `_link_name`), so the index comes back
-    from the file name. Line numbers: a line belongs to the file block it starts in, and
-    monotonically_increasing_id follows the order of the lines within a block.
-    """
-    from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
-
-    frame = spark.read.text([p.as_uri() for p in paths]).select(
-        F.col("value").alias("line"),
-        F.regexp_extract(F.col("_metadata.file_name"), r"^([0-9]+)\.", 1)
-        .cast("int")
-        .alias("file_index"),
-        F.col("_metadata.file_block_start").alias("block_start"),
-        F.monotonically_increasing_id().alias("position"),
-    )
-    order = Window.partitionBy("file_index").orderBy("block_start", "position")
-    return frame.select(
-        "file_index", F.row_number().over(order).cast("bigint").alias("line_number"), "line"
-    )
-
-
-def _stage_day(
-    spark: SparkSession, files: list[Path], displays: list[str], tmp: Path
-) -> tuple[DataFrame | None, list[StagedLine]]:
-    """Read every file of the day; return the lines and the extra rows (source_file,
-    line_number, line, stage_reason) for files Spark could not read to the end."""
-    from py4j.protocol import Py4JJavaError
-    from pyspark.sql.utils import CapturedException
-
-    links_dir = tmp / "links"
-    links_dir.mkdir()
-    links = []
-    for index, path in enumerate(files):
-        link = links_dir / _link_name(index, path)
-        link.symlink_to(path.resolve())
-        links.append(link)
-    extra: list[StagedLine] = []
-    if not links:
-        return None, extra
-
-    def cached(frame: DataFrame) -> DataFrame:
-        frame = frame.persist()
-        frame.count()  # reads every file now, so an unreadable one fails here
-        return frame
-
-    # A file Spark cannot read fails the whole read, and the error names it: recover that
-    # file (or count it unreadable) and read the others again. Should the error name no file,
-    # every file is tried on its own.
-    pending = dict(enumerate(links))
-    plain: list[Path] = []
-    while pending or plain:
-        try:
-            return cached(_read_lines(spark, list(pending.values()) + plain)), extra
-        except (CapturedException, Py4JJavaError) as exc:
-            error = exc
-        named = {int(i) for i in re.findall(r"links/([0-9]{6})\.", _error_text(error))}
-        bad = [i for i in pending if i in named] or [
-            i for i in pending if not _readable(spark, pending[i])
-        ]
-        if not bad:
-            raise error
-        for index in bad:
-            del pending[index]
-            recovered = _salvage(files[index], displays[index], index, links_dir, tmp, error, extra)
-            if recovered is not None:
-                plain.append(recovered)
-    return None, extra
-
-
-def _readable(spark: SparkSession, link: Path) -> bool:
-    from py4j.protocol import Py4JJavaError
-    from pyspark.sql.utils import CapturedException
-
-    try:
-        _read_lines(spark, [link]).count()
-    except (CapturedException, Py4JJavaError):
-        return False
-    return True
-
-
-def _salvage(path: Path, display: str, index: int, links_dir: Path, tmp: Path,
-             error: BaseException, extra: list[StagedLine]) -> Path | None:
-    """What can be read of a file Spark could not read: its rejected line goes to `extra`,
-    the lines before a gzip cut come back as a plain file to read."""
-    saved = salvage(path, display, _first_line(error), tmp)
-    extra.append(saved.rejected)
-    if saved.readable is None:
-        return None
-    plain = links_dir / f"{index:06d}.recovered.jsonl"
-    shutil.move(saved.readable, plain)
-    return plain
-
-
-def _error_text(exc: BaseException) -> str:
-    return str(getattr(exc, "java_exception", None) or exc) + "\n" + str(exc)
-
-
-def _first_line(exc: BaseException) -> str:
-    """The root cause of a failed read, e.g. `java.util.zip.ZipException: Not in GZIP format`."""
-    text = _error_text(exc)
-    causes = re.findall(r"^(?:Caused by: )?([\w.$]+(?:Exception|Error): .*)$", text, re.M)
-    text = (causes[-1] if causes else text).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 # --- classifying -----------------------------------------------------------------------------
@@ -267,136 +196,125 @@ DIALECT = Dialect(
 )
 
 
-# --- loading a day ---------------------------------------------------------------------------
-
-
-def load_day(spark: SparkSession, raw_dir: Path, received_date: dt.date | str) -> LoadReport:
-    """Replace one received day in `raw.events` and `raw.quarantine`; return its report."""
-    started = time.perf_counter()
-    folder = day_folder(raw_dir, received_date)
-    report = folder.new_report()
-    ensure_raw_schema(spark)
-    if report.folder_missing:
-        return report
-    with tempfile.TemporaryDirectory(prefix="cdp-spark-load-") as tmp:
-        lines = _stage_lines(spark, folder, Path(tmp))
-        classified = spark.sql(contract.classification_sql(DIALECT, folder.received_date)).persist()
-        classified.createOrReplaceTempView("cdp_classified")
-        try:
-            _replace_day(spark, report)
-        finally:
-            classified.unpersist()
-            if lines is not None:
-                lines.unpersist()
-            spark.catalog.dropTempView("cdp_lines")
-            spark.catalog.dropTempView("cdp_classified")
-    report.seconds = round(time.perf_counter() - started, 3)
-    _write_load_log(spark, report, folder.fingerprint)
-    return report
-
-
-def _stage_lines(spark: SparkSession, folder: DayFolder, tmp: Path) -> DataFrame | None:
-    """Temp view `cdp_lines` (source_file, line_number, line, stage_reason) of the day's
-    non-empty files; returns the cached lines read (None when no file was readable)."""
-    from pyspark.sql import Row
-    from pyspark.sql import functions as F
-
-    displays = list(folder.displays.values())
-    lines, extra = _stage_day(spark, list(folder.displays), displays, tmp)
-    names = spark.createDataFrame(
-        [Row(file_index=i, source_file=d) for i, d in enumerate(displays)],
-        "file_index int, source_file string",
-    )
-    staged = spark.createDataFrame(
-        extra, "source_file string, line_number bigint, line string, stage_reason string"
-    )
-    if lines is not None:
-        staged = lines.join(F.broadcast(names), "file_index").select(
-            "source_file", "line_number", "line",
-            F.lit(None).cast("string").alias("stage_reason"),
-        ).unionByName(staged)
-    staged.createOrReplaceTempView("cdp_lines")
-    return lines
-
-
-def _write_load_log(spark: SparkSession, report: LoadReport, fingerprint: str) -> None:
-    row = report.load_log_row(fingerprint)
-    day = row.pop(DAY_COLUMN).isoformat()
-    values = [
-        f"cast({value} as double)" if name == "seconds"
-        else f"'{value}'" if isinstance(value, str) else str(value)
-        for name, value in row.items()
-    ]
-    spark.sql(
-        f"""
-        insert overwrite table raw.load_log partition ({DAY_COLUMN} = date '{day}')
-        select current_timestamp(), {", ".join(values)}
-        """
-    )
-
-
-def _replace_day(spark: SparkSession, report: LoadReport) -> None:
-    """Overwrite the day's partitions; fill in the line accounting."""
-    day = report.received_date.isoformat()
-    # The day's new rows are written to work tables first: raw.events is read (for messages
-    # loaded on other days) by the query that would overwrite one of its partitions.
-    spark.sql("drop table if exists raw.cdp_load_events")
-    spark.sql(f"""
-        create table raw.cdp_load_events using parquet as
-        with valid as (
-            select c.*,
-                   row_number() over (
-                       partition by message_id order by source_file, line_number
-                   ) as copy_number
-            from cdp_classified c
-            where reason is null
-        ),
-        other_days as (
-            select distinct message_id from raw.events where received_date <> date '{day}'
-        )
-        select v.message_id, v.type, v.event_at, v.source_file, v.line_number,
-               v.line as payload, {", ".join(f"v.{f.column}" for f in contract.MESSAGE_COLUMNS)}
-        from valid v
-        left anti join other_days o on o.message_id = v.message_id
-        where v.copy_number = 1
-    """)
-    try:
-        spark.sql(f"""
-            insert overwrite table raw.events partition (received_date = date '{day}')
-            select {", ".join(c.name for c in contract.EVENTS.columns if c.name != DAY_COLUMN)}
-            from raw.cdp_load_events
-            order by event_at, message_id
-        """)
-    finally:
-        spark.sql("drop table if exists raw.cdp_load_events")
-    spark.sql(f"""
-        insert overwrite table raw.quarantine partition (received_date = date '{day}')
-        select source_file, line_number, reason,
-               left(make_valid_utf8(nullif(line, '')), {QUARANTINE_RAW_LINE_CHARS}) as raw_line
-        from cdp_classified
-        where reason is not null
-        order by source_file, line_number
-    """)
-    loaded = spark.sql(
-        f"select count(*) from raw.events where received_date = date '{day}'"
-    ).collect()[0][0]
-    report.take_counts(
-        spark.sql(contract.line_counts_sql(is_suppressed="false")).collect()[0],
-        int(loaded),
-        spark.sql(contract.by_reason_sql(is_suppressed="false")).collect(),
-    )
+# --- loading days ----------------------------------------------------------------------------
 
 
 def load_days(
     spark: SparkSession, raw_dir: Path, days: list[str] | None = None, *, only_changed: bool = False
 ) -> list[LoadReport]:
-    """Load the given days (default: every day folder; only new or changed ones if asked);
-    a day whose line accounting does not add up stops the run (`LineAccountingError`)."""
+    """Load the given days (default: every day folder; only new or changed ones if asked) in
+    one batch; a day whose line accounting does not add up stops the run
+    (`LineAccountingError`)."""
     raw_dir = Path(raw_dir)
     ensure_raw_schema(spark)
     plan = plan_load(raw_dir, days, loaded_fingerprints(spark) if only_changed else None)
-    reports = []
-    for day in plan.load:
-        reports.append(load_day(spark, raw_dir, day))
-        reports[-1].check_accounted()
+    reports = load_folders(spark, [day_folder(raw_dir, day) for day in plan.load])
+    for report in reports:
+        report.check_accounted()
     return reports
+
+
+def load_day(spark: SparkSession, raw_dir: Path, received_date: dt.date | str) -> LoadReport:
+    """Replace one received day in `raw.events` and `raw.quarantine`; return its report."""
+    ensure_raw_schema(spark)
+    return load_folders(spark, [day_folder(raw_dir, received_date)])[0]
+
+
+def load_folders(spark: SparkSession, folders: list[DayFolder]) -> list[LoadReport]:
+    """Replace the days of `folders` in the raw tables with one read, one classification and
+    one write per table for all of them; return one report per folder, in order.
+
+    The day's seconds in raw.load_log are its share, by lines, of the batch's wall time (the
+    days are read and written together, so no day has a time of its own).
+    """
+    started = time.perf_counter()
+    reports = [folder.new_report() for folder in folders]
+    present = [f for f in folders if f.exists]
+    if not present:
+        return reports
+    files = [DumpFile(path, display, folder.received_date)
+             for folder in present for path, display in folder.displays.items()]
+    days = [folder.received_date for folder in present]
+    with tempfile.TemporaryDirectory(prefix="cdp-spark-load-") as tmp:
+        classified = stage_lines(spark, files, Path(tmp), lambda lines: _classify(spark, lines))
+        try:
+            rank_copies(spark, days)
+            _replace_days(spark, days)
+            move_other_days(spark)
+            _take_counts(spark, {r.received_date: r for r in reports if not r.folder_missing})
+        finally:
+            classified.unpersist()
+            for view in (LINES_VIEW, "cdp_classified", RANKED_VIEW):
+                spark.catalog.dropTempView(view)
+    loaded = [(r, f) for r, f in zip(reports, folders, strict=True) if not r.folder_missing]
+    _share_seconds([r for r, _ in loaded], time.perf_counter() - started)
+    insert_load_log(spark, [r.load_log_row(f.fingerprint) for r, f in loaded])
+    return reports
+
+
+def _classify(spark: SparkSession, lines: DataFrame) -> DataFrame:
+    """`cdp_classified`: the contract's classification of every staged line, cached (the
+    count reads every file now, so an unreadable one fails here)."""
+    lines.createOrReplaceTempView(LINES_VIEW)
+    classified = spark.sql(contract.classification_sql(DIALECT, None)).persist()
+    try:
+        classified.count()
+    except BaseException:
+        classified.unpersist()
+        raise
+    classified.createOrReplaceTempView("cdp_classified")
+    return classified
+
+
+_NEW_EVENT_COLUMNS = (
+    "message_id, type, event_at, received_date, source_file, line_number, line as payload"
+)
+
+
+def _replace_days(spark: SparkSession, days: list[dt.date]) -> None:
+    """Drop the days from the raw tables, then append their new rows: each message's winning
+    copy to raw.events, the days' other best copies to raw.superseded (`cdp_ranked`).
+
+    raw.load_log goes first: should a step fail, the days count as not loaded and the next
+    run loads them again.
+    """
+    for table in ("raw.load_log", "raw.events", "raw.superseded", "raw.quarantine"):
+        spark.sql(f"alter table {table} drop if exists {partitions(days)}")
+    for table, wins in (("raw.events", True), ("raw.superseded", False)):
+        parsed = message_columns_sql(DIALECT, batch_copies(wins), "line", _NEW_EVENT_COLUMNS)
+        spark.sql(f"""
+            insert into {table} partition ({DAY_COLUMN})
+            select {table_columns(spark, table)} from ({parsed}) as copies
+        """)
+    spark.sql(f"""
+        insert into raw.quarantine partition ({DAY_COLUMN})
+        select source_file, line_number, reason,
+               left(make_valid_utf8(nullif(line, '')), {QUARANTINE_RAW_LINE_CHARS}) as raw_line,
+               received_date
+        from cdp_classified
+        where reason is not null
+    """)
+
+
+def _take_counts(spark: SparkSession, reports: dict[dt.date, LoadReport]) -> None:
+    """Fill each day's line accounting from the classified lines and the rows written."""
+    loaded = dict(spark.sql(
+        f"select {DAY_COLUMN}, count(*) from raw.events "
+        f"where {DAY_COLUMN} in ({dates(list(reports))}) group by 1"
+    ).collect())
+    counts = {row[0]: row[1:] for row in spark.sql(
+        contract.line_counts_sql(is_suppressed="false", by_day=True)).collect()}
+    by_reason: dict[dt.date, list] = {}
+    for day, reason, lines in spark.sql(
+            contract.by_reason_sql(is_suppressed="false", by_day=True)).collect():
+        by_reason.setdefault(day, []).append((reason, lines))
+    for day, report in reports.items():
+        report.take_counts(counts.get(day, (0, 0, 0, 0, 0)), int(loaded.get(day, 0)),
+                           by_reason.get(day, []))
+
+
+def _share_seconds(reports: list[LoadReport], seconds: float) -> None:
+    lines = sum(r.lines for r in reports)
+    for report in reports:
+        share = report.lines / lines if lines else 1 / len(reports)
+        report.seconds = round(seconds * share, 3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import pytest
 from orchestration import settings
 from orchestration.build_state import (
     PROJECT_FILES,
+    LastBuild,
     project_fingerprint,
     record_build,
+    up_to_date,
     up_to_date_since,
 )
 
@@ -65,3 +68,23 @@ def test_up_to_date_only_when_nothing_changed_since_the_last_build() -> None:
     assert up_to_date_since(conn, [], 0, "other") is None  # a changed project file
     record_build(conn, "other", ["2026-03-01"], 1.0)
     assert up_to_date_since(conn, [], 0, "other") is not None
+
+
+def test_a_day_loaded_after_the_last_build_needs_a_build() -> None:
+    """A load whose dbt run failed (or a load-only run) leaves the day's folder unchanged
+    since its load, but never built: the next build must run dbt."""
+    built = LastBuild(dt.datetime(2026, 3, 2, 3, 0), "fp")
+    before, after = dt.datetime(2026, 3, 2, 2, 0), dt.datetime(2026, 3, 2, 4, 0)
+    assert up_to_date(built, before, [], 0, "fp") == built.built_at
+    assert up_to_date(built, None, [], 0, "fp") == built.built_at
+    assert up_to_date(built, after, [], 0, "fp") is None
+
+
+def test_duckdb_warehouse_reads_its_last_load() -> None:
+    conn = duckdb.connect()
+    record_build(conn, "fp", ["2026-03-01"], 1.0)
+    assert up_to_date_since(conn, [], 0, "fp") is not None  # no load log: nothing loaded since
+    conn.execute("create schema if not exists raw")
+    conn.execute("create table raw.load_log as select now()::timestamp + interval 1 hour "
+                 "as loaded_at")
+    assert up_to_date_since(conn, [], 0, "fp") is None
