@@ -120,7 +120,11 @@ def generate(
     use_pool = workers > 1 and not multiprocessing.current_process().daemon
     pool = None
     if use_pool:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        # forkserver: workers forked from a clean single-threaded server. A plain fork of a
+        # process that runs threads (Dagster, DuckDB, a test session) can copy a lock held by
+        # another thread and hang the worker forever (seen in CI).
+        methods = multiprocessing.get_all_start_methods()
+        method = "forkserver" if "forkserver" in methods else "spawn"
         pool = multiprocessing.get_context(method).Pool(workers)
     try:
         chunk_args = [(cfg, i, customers) for i in range(n_chunks)]
