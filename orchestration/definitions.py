@@ -10,7 +10,7 @@ from orchestration.defs.checks import identity_checks
 from orchestration.defs.dbt import cdp_dbt_models
 from orchestration.defs.dbt_project import dbt_project
 from orchestration.defs.freshness import with_freshness_policies
-from orchestration.defs.ingest import pseudonymisation_key, raw_events
+from orchestration.defs.ingest import erased_memberships, pseudonymisation_key, raw_events
 from orchestration.defs.jobs import new_dump_folder_sensor, nightly_job, nightly_schedule
 from orchestration.defs.partitions import partitions_for, with_daily_partitions
 from orchestration.defs.publish import published_marts
@@ -28,7 +28,7 @@ def build_definitions(warehouse: WarehouseResource | None = None) -> dg.Definiti
         partitions_for(warehouse.raw_path),
     )
     return dg.Definitions(
-        assets=[*with_freshness_policies(assets), pseudonymisation_key],
+        assets=[*with_freshness_policies(assets), pseudonymisation_key, erased_memberships],
         asset_checks=identity_checks,
         jobs=[nightly_job],
         schedules=[nightly_schedule],

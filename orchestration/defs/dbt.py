@@ -148,7 +148,7 @@ class _TableFacts:
                 facts.counts = table_row_counts(conn)
                 facts.columns = table_columns(conn)
                 for table, days in partitioned.items():
-                    if table in facts.counts:
+                    if table in facts.columns:  # a table or a view (staging)
                         facts.rows_per_day[table] = rows_per_day(conn, ".".join(table), days)
         except duckdb.Error:
             pass  # no metadata rather than a failed step: the build itself is reported

@@ -1,7 +1,8 @@
 """The asset groups: the layers of the flow, in order. The README and docs/architecture.md name
 the same list (tests/unit/test_ops_definitions.py holds them to it)."""
 
-INGESTION = "ingestion"  # raw/events, raw/load_log, privacy/pseudonymisation_key
+# raw/events, raw/load_log, privacy/pseudonymisation_key and privacy/erased_memberships
+INGESTION = "ingestion"
 STAGING = "staging"  # dbt_project/models/staging and the seeds
 INTERMEDIATE = "intermediate"  # dbt_project/models/intermediate
 MARTS = "marts"  # dbt_project/models/marts

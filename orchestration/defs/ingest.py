@@ -67,6 +67,25 @@ pseudonymisation_key = dg.AssetSpec(
 )
 
 
+# privacy.erased_memberships: counts the erasure step writes, read by marts.audience_sizes.
+erased_memberships = dg.AssetSpec(
+    dg.AssetKey(["privacy", "erased_memberships"]),
+    description=(
+        "Per erasure request and audience, how many erased customers were members after the "
+        "last build (counts only, no ids). Written by the erasure step of the load before it "
+        "deletes their membership history; read by marts.audience_sizes (column erased)."
+    ),
+    group_name=groups.INGESTION,
+    kinds={"duckdb"},
+    owners=OWNERS,
+    metadata={
+        "dagster/table_name": "privacy.erased_memberships",
+        "written_by": "raw/events (orchestration/privacy/erasure.py)",
+        "read_by": "marts/audience_sizes",
+    },
+)
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(

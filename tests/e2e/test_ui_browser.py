@@ -216,8 +216,8 @@ def test_every_check_has_a_description_and_a_history(demo, browser, tmp_path):
     base = f"{demo['url']}/assets/marts/sessions?view=checks&checkDetail="
     page = _open(browser, base + "unique_sessions_session_id", "About")
     assert "is unique: no two rows share a value" in page.inner_text("body")
-    page = _open(browser, base + "assert_session_page_views_match", "About")
-    assert "sessions.page_views equals the session's rows in page_views" in page.inner_text("body")
+    page = _open(browser, base + "assert_session_views_match", "About")
+    assert "equal the session's rows in page_views and screen_views" in page.inner_text("body")
     page.get_by_text("Execution history", exact=True).first.click()
     page.get_by_text("Passed", exact=True).first.wait_for(timeout=TIMEOUT_MS)
     page.wait_for_timeout(1000)
