@@ -39,7 +39,8 @@ def run(work: Path, raw: Path, cache: Path, new_day: str, small_day: Path,
         figures = {"seconds": measured["seconds"], "peak_rss_mb": measured["peak_rss_mb"],
                    **{k: summary[k] for k in ("ran", "days", "lines_read", "events_loaded",
                                               "load_seconds", "dbt_seconds", "models_built",
-                                              "tests_passed", "tests_failed") if k in summary}}
+                                              "tests_passed", "tests_warned", "tests_failed")
+                      if k in summary}}
         figures.update(_slowest(work / f"target-{step}"))
         if "per_day" in summary:
             figures["per_day"] = summary["per_day"]

@@ -53,6 +53,7 @@ def session_conf() -> dict[str, str]:
             f"jdbc:derby:;databaseName={base}/metastore_db;create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={base}",
         "spark.sql.shuffle.partitions": settings.spark_shuffle_partitions(),
+        "spark.driver.memory": settings.spark_driver_memory(),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
