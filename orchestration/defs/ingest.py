@@ -17,7 +17,7 @@ from orchestration.audiences import discard_exports, export_dir_for
 from orchestration.defs import groups
 from orchestration.defs.partitions import NIGHTLY_STEP
 from orchestration.defs.resources import WarehouseResource
-from orchestration.ingest.contract import LineAccountingError
+from orchestration.ingest.accounting import LineAccountingError
 from orchestration.ingest.duckdb_loader import day_accounts, load_days
 from orchestration.privacy import (
     ErasureReport,

@@ -24,8 +24,8 @@ from typing import Any, Protocol
 import duckdb
 
 from orchestration import privacy
+from orchestration.ingest.accounting import LoadReport, by_reason_sql, line_counts_sql
 from orchestration.ingest.contract import (
-    COPY_ORDER,
     DAY_COLUMN,
     EVENTS,
     MESSAGE_COLUMNS,
@@ -33,14 +33,12 @@ from orchestration.ingest.contract import (
     RAW_TABLES,
     Column,
     Dialect,
-    LoadReport,
     MessageField,
     RawTable,
-    by_reason_sql,
     classification_sql,
-    line_counts_sql,
     message_columns_sql,
 )
+from orchestration.ingest.duckdb_copies import find_first_copies, rank_copies, recount_other_days
 from orchestration.ingest.duckdb_staging import drop_staging, drop_temp, stage_day
 from orchestration.ingest.folders import day_folder, plan_load
 
@@ -259,7 +257,7 @@ def load_day(
     conn.execute("drop table if exists cdp_file_lines")
     # Erased identifiers (cdp forget): flag the lines to drop; the salt is a query parameter.
     privacy.mark_suppressed(conn, "cdp_classified", privacy.suppression_salt(conn))
-    _find_new_messages(conn)
+    find_first_copies(conn)
     # The day's rows and its load-log row change together or not at all.
     conn.execute("begin transaction")
     try:
@@ -330,34 +328,7 @@ def _replace_day(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
     and stamped as reloaded, so incremental models process them again.
     """
     day = report.received_date
-    conn.execute("""
-        create or replace temp table cdp_ids as
-        select message_id from cdp_first_copies
-        union select message_id from raw.events where received_date = $day
-        union select message_id from raw.superseded where received_date = $day
-    """, {"day": day})
-    for table in ("raw.events", "raw.superseded", "raw.quarantine"):
-        conn.execute(f"delete from {table} where received_date = ?", [day])
-    conn.execute(f"""
-        create or replace temp table cdp_ranked as
-        with copies as (
-            select message_id, received_at, source_file, line_number,
-                   received_date, 'day' as held_in
-            from cdp_first_copies
-            union all
-            select message_id, received_at, source_file, line_number, received_date, 'events'
-            from raw.events semi join cdp_ids using (message_id)
-            union all
-            select message_id, received_at, source_file, line_number, received_date,
-                   'superseded'
-            from raw.superseded semi join cdp_ids using (message_id)
-        )
-        select *, row_number() over (partition by message_id order by {COPY_ORDER}) = 1 as wins
-        from copies
-    """)
-    # other days' copies that change table
-    _move(conn, "raw.events", "raw.superseded", "held_in = 'events' and not wins")
-    _move(conn, "raw.superseded", "raw.events", "held_in = 'superseded' and wins")
+    rank_copies(conn, day)
     # the day's copies: the winners to raw.events, the others to raw.superseded
     inserted = 0
     for table, wins in (("raw.events", True), ("raw.superseded", False)):
@@ -380,56 +351,9 @@ def _replace_day(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
         from cdp_classified
         where reason is not null and not is_suppressed
     """)
-    _recount_other_days(conn, day)
+    recount_other_days(conn, day)
     report.take_counts(
         conn.execute(line_counts_sql()).fetchone(),
         inserted,
         conn.execute(by_reason_sql()).fetchall(),
     )
-
-
-def _move(conn: duckdb.DuckDBPyConnection, source: str, target: str, which: str) -> None:
-    """Move the ranked copies `which` from table `source` to `target`."""
-    keys = f"(select source_file, line_number from cdp_ranked where {which})"
-    conn.execute(f"""
-        insert into {target} by name
-        select * from {source} s semi join {keys} k using (source_file, line_number)
-    """)
-    conn.execute(f"""
-        delete from {source} s using {keys} k
-        where s.source_file = k.source_file and s.line_number = k.line_number
-    """)
-
-
-def _recount_other_days(conn: duckdb.DuckDBPyConnection, day: dt.date) -> None:
-    """Days other than `day` that lost or regained a message: loaded and duplicates again,
-    and stamped as reloaded."""
-    conn.execute("""
-        update raw.load_log as l
-        set loaded = n.loaded,
-            duplicates = l.lines - l.quarantined - l.suppressed - n.loaded,
-            loaded_at = now()::timestamp
-        from (
-            select d.received_date, (
-                select count(*) from raw.events e where e.received_date = d.received_date
-            ) as loaded
-            from (
-                select distinct received_date from cdp_ranked
-                where held_in <> 'day' and wins = (held_in = 'superseded')
-                  and received_date <> $day
-            ) d
-        ) n
-        where l.received_date = n.received_date
-    """, {"day": day})
-
-
-def _find_new_messages(conn: duckdb.DuckDBPyConnection) -> None:
-    """Temp table `cdp_first_copies`: the day's best copy of each message (COPY_ORDER), on the
-    narrow columns only (never the payload)."""
-    conn.execute(f"""
-        create or replace temp table cdp_first_copies as
-        select message_id, received_at, source_file, line_number, received_date
-        from cdp_classified
-        where reason is null and not is_suppressed
-        qualify row_number() over (partition by message_id order by {COPY_ORDER}) = 1
-    """)

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.ingest.contract import DUMP_SUFFIXES, LoadReport
+from orchestration.ingest.accounting import LoadReport
+from orchestration.ingest.contract import DUMP_SUFFIXES
 
 
 def find_day_folders(raw_dir: Path) -> list[str]:

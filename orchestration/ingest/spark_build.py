@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration import settings
 from orchestration.build_state import LastBuild, nothing_to_do, project_fingerprint, up_to_date
-from orchestration.ingest.contract import LoadReport
+from orchestration.ingest.accounting import LoadReport
 from orchestration.ingest.folders import changed_days
 from orchestration.ingest.spark_loader import ensure_raw_schema, load_days, loaded_fingerprints
 

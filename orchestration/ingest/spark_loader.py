@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orchestration.ingest import contract
+from orchestration.ingest import accounting, contract
+from orchestration.ingest.accounting import LoadReport
 from orchestration.ingest.contract import (
     DAY_COLUMN,
     EVENTS,
@@ -45,7 +46,6 @@ from orchestration.ingest.contract import (
     SUPERSEDED,
     Column,
     Dialect,
-    LoadReport,
     MessageField,
     RawTable,
     message_columns_sql,
@@ -303,10 +303,10 @@ def _take_counts(spark: SparkSession, reports: dict[dt.date, LoadReport]) -> Non
         f"where {DAY_COLUMN} in ({dates(list(reports))}) group by 1"
     ).collect())
     counts = {row[0]: row[1:] for row in spark.sql(
-        contract.line_counts_sql(is_suppressed="false", by_day=True)).collect()}
+        accounting.line_counts_sql(is_suppressed="false", by_day=True)).collect()}
     by_reason: dict[dt.date, list] = {}
     for day, reason, lines in spark.sql(
-            contract.by_reason_sql(is_suppressed="false", by_day=True)).collect():
+            accounting.by_reason_sql(is_suppressed="false", by_day=True)).collect():
         by_reason.setdefault(day, []).append((reason, lines))
     for day, report in reports.items():
         report.take_counts(counts.get(day, (0, 0, 0, 0, 0)), int(loaded.get(day, 0)),

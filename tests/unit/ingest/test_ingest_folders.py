@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from orchestration.ingest import duckdb_loader
-from orchestration.ingest.contract import LineAccountingError, LoadReport
+from orchestration.ingest.accounting import LineAccountingError, LoadReport
 from orchestration.ingest.folders import changed_days, folder_fingerprint, plan_load
 
 
