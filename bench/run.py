@@ -11,7 +11,8 @@
    (`read_json`, newline-delimited, gzip) -- what any pipeline must at least pay.
 3. full: `cdp build` from an empty warehouse over those days (a subprocess, as a user runs it).
 4. incremental: the held-back day is added and `cdp build` runs again.
-5. identity: `bench/bench_identity.py --links N` (resolution alone on N distinct links).
+5. nothing new: `cdp build` once more, with no new or changed dump (it must skip dbt).
+6. identity: `bench/bench_identity.py --links N` (resolution alone on N distinct links).
 
 Prints wall time, events/s, peak memory (RSS summed over the process tree, sampled every
 0.2 s) and the ratios full/floor and incremental/full; splits each build's wall time into
@@ -272,6 +273,11 @@ def main() -> None:
                                 since_load=last_load)
     incremental["events"] = events_loaded(warehouse) - full["events"]
     print_build(incremental)
+    print("build with nothing new ...")
+    nothing_new = run_measured(cdp, env)
+    nothing_new["skipped_dbt"] = "nothing to do" in nothing_new["output_tail"]
+    print(f"  {nothing_new['seconds']} s, peak {nothing_new['peak_rss_mb']} MB, "
+          f"dbt skipped: {nothing_new['skipped_dbt']}")
     links = args.identity_links or args.events
     print(f"identity resolution alone on {links:,} links ...")
     identity_json = work / "identity.json"
@@ -291,6 +297,7 @@ def main() -> None:
         "floor": floor_result,
         "full": kept(full),
         "incremental": kept(incremental),
+        "nothing_new": kept(nothing_new),
         "identity": kept(identity),
     }
     result["ratios"] = {

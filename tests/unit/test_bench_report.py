@@ -45,6 +45,19 @@ SAMPLE["full"]["events"] = 9_800_000
 SAMPLE["incremental"]["events"] = 530_000
 
 
+def test_a_build_with_nothing_new_is_shown_against_its_target_when_measured() -> None:
+    assert not any("nothing new" in line for line in
+                   report.render_result("old.json", SAMPLE).splitlines())  # older results
+    skipped = {**copy.deepcopy(SAMPLE),
+               "nothing_new": {"seconds": 4.2, "peak_rss_mb": 200.0, "skipped_dbt": True}}
+    assert "| build with nothing new (dbt skipped: yes) | 4.2 s | 0.2 GiB | ≤ 15 s | yes |" \
+        in report.render_result("new.json", skipped).splitlines()
+    ran = copy.deepcopy(skipped)
+    ran["nothing_new"].update(seconds=3.0, skipped_dbt=False)  # fast but did not skip: not met
+    assert "| build with nothing new (dbt skipped: no) | 3.0 s | 0.2 GiB | ≤ 15 s | **no** |" \
+        in report.render_result("new.json", ran).splitlines()
+
+
 def test_renders_the_steps_and_where_the_time_went_from_a_result() -> None:
     text = report.render_result("2026-12-01T10-00-00.json", SAMPLE)
     lines = text.splitlines()
