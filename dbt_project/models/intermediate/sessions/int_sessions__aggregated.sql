@@ -1,6 +1,7 @@
 {#- One row per session, rolled up from int_sessions__sessionized, with the wide attributes of
     its events joined back here, once: landing and exit page or screen, the attribution event's
-    referrer, campaign, platform, app, device, os and network. Incremental on the same keys
+    referrer, campaign, platform, app, device, os and network (for those few events only: the
+    totals read narrow columns). Incremental on the same keys
     (delete+insert on session_key): every key int_sessions__sessionized wrote since this
     table's newest sessionized_at (a run of it processes new days, reloaded days and owner
     changes alike). The post-hook removes sessions that no longer exist (all their events
@@ -47,35 +48,15 @@ session_events as (
 
 ),
 
-event_attributes as (
+-- the narrow attributes every event of a session counts or picks from
+event_flags as (
 
     select
         message_id,
         anonymous_id,
         user_id,
         is_conversion,
-        is_clamped,
-        page_url,
-        page_path,
-        page_title,
-        referrer,
-        campaign_source,
-        campaign_medium,
-        campaign_name,
-        screen_name,
-        platform,
-        is_app_event,
-        app_name,
-        app_version,
-        app_build,
-        device_type,
-        device_model,
-        device_manufacturer,
-        os_name,
-        os_version,
-        network_carrier,
-        network_wifi,
-        network_cellular
+        is_clamped
     from {{ ref('int_sessions__events_unioned') }}
 
 ),
@@ -84,39 +65,16 @@ events as (
 
     select
         session_events.*,
-        event_attributes.anonymous_id,
-        event_attributes.user_id,
-        event_attributes.is_conversion,
-        event_attributes.is_clamped,
-        event_attributes.page_url,
-        event_attributes.page_path,
-        event_attributes.page_title,
-        event_attributes.referrer,
-        event_attributes.campaign_source,
-        event_attributes.campaign_medium,
-        event_attributes.campaign_name,
-        event_attributes.screen_name,
-        event_attributes.platform,
-        event_attributes.is_app_event,
-        event_attributes.app_name,
-        event_attributes.app_version,
-        event_attributes.app_build,
-        event_attributes.device_type,
-        event_attributes.device_model,
-        event_attributes.device_manufacturer,
-        event_attributes.os_name,
-        event_attributes.os_version,
-        event_attributes.network_carrier,
-        event_attributes.network_wifi,
-        event_attributes.network_cellular
+        event_flags.anonymous_id,
+        event_flags.user_id,
+        event_flags.is_conversion,
+        event_flags.is_clamped
     from session_events
-    inner join event_attributes
-        on session_events.message_id = event_attributes.message_id
+    inner join event_flags
+        on session_events.message_id = event_flags.message_id
 
 ),
 
--- a session has one owner and at most one landing, one exit and one attribution event: their
--- columns are taken in the same pass as the totals
 session_totals as (
 
     select
@@ -139,7 +97,56 @@ session_totals as (
         max(case when is_split_by_cap then 1 else 0 end) = 1 as is_split_by_cap,
         min(received_date) as first_received_date,
         max(received_date) as last_received_date,
-        max(sessionized_at) as sessionized_at,
+        max(sessionized_at) as sessionized_at
+    from events
+    group by session_id, session_key
+
+),
+
+-- the wide attributes of the few events that carry them (landing, exit, attribution): joined
+-- for those events only, so the wide columns never meet the session's other events
+marked_events as (
+
+    select
+        session_events.session_id,
+        session_events.is_landing,
+        session_events.is_exit,
+        session_events.is_attribution_event,
+        event_attributes.page_url,
+        event_attributes.page_path,
+        event_attributes.page_title,
+        event_attributes.referrer,
+        event_attributes.campaign_source,
+        event_attributes.campaign_medium,
+        event_attributes.campaign_name,
+        event_attributes.screen_name,
+        event_attributes.platform,
+        event_attributes.is_app_event,
+        event_attributes.app_name,
+        event_attributes.app_version,
+        event_attributes.app_build,
+        event_attributes.device_type,
+        event_attributes.device_model,
+        event_attributes.device_manufacturer,
+        event_attributes.os_name,
+        event_attributes.os_version,
+        event_attributes.network_carrier,
+        event_attributes.network_wifi,
+        event_attributes.network_cellular
+    from session_events
+    inner join {{ ref('int_sessions__events_unioned') }} as event_attributes
+        on session_events.message_id = event_attributes.message_id
+    where session_events.is_landing
+        or session_events.is_exit
+        or session_events.is_attribution_event
+
+),
+
+-- a session has one owner and at most one landing, one exit and one attribution event
+session_marks as (
+
+    select
+        session_id as marked_session_id,
         -- landing and exit view: a page or a screen
         max(case when is_landing then page_path end) as landing_page_path,
         max(case when is_landing then page_url end) as landing_page_url,
@@ -169,8 +176,19 @@ session_totals as (
             = 1 as network_wifi,
         max(case when is_attribution_event then cast(network_cellular as {{ dbt.type_int() }}) end)
             = 1 as network_cellular
-    from events
-    group by session_id, session_key
+    from marked_events
+    group by session_id
+
+),
+
+sessions_with_marks as (
+
+    select
+        session_totals.*,
+        session_marks.*
+    from session_totals
+    left join session_marks
+        on session_totals.session_id = session_marks.marked_session_id
 
 ),
 
@@ -229,7 +247,7 @@ final as (
         first_received_date,
         last_received_date,
         sessionized_at
-    from session_totals
+    from sessions_with_marks
 
 )
 
