@@ -106,3 +106,18 @@
 
 {% macro spark__delete_rows_not_in(column, relation, condition) -%}
 {%- endmacro %}
+
+{#- A CTE read several times but cheap to compute (a projection of a table): `not materialized`
+    on DuckDB, which otherwise writes such a CTE out once and reads it back per reference
+    (stg_events__identifiers at 10 M events: 23 s as materialized, 7 s inlined). Spark inlines
+    CTEs by itself and has no such keyword. Use as `name as {{ cdp.inlined() }} (...)`. -#}
+{% macro inlined() -%}
+    {{ return(adapter.dispatch('inlined', 'cdp')()) }}
+{%- endmacro %}
+
+{% macro default__inlined() -%}
+not materialized
+{%- endmacro %}
+
+{% macro spark__inlined() -%}
+{%- endmacro %}

@@ -15,13 +15,13 @@
 {%- endset -%}
 with
 
-source as (
+source as {{ cdp.inlined() }} (
 
     {{ cdp.staging_source(reader=payload) }}
 
 ),
 
-fields as (
+fields as {{ cdp.inlined() }} (
 
     select
         message_id,
