@@ -14,69 +14,37 @@ State, beside the model's table (``<model>__components``, ``<model>__state``):
 * components: one row per identifier: its raw component (``component_id``), the component's
   size (``component_nodes``) and the received days its messages span
   (``first_received_date``, ``last_received_date``);
-* state: one row: the fingerprint of the rules (:func:`rules_fingerprint`), the input rows
-  and the loads already resolved (``identified_through``, ``loaded_through``) and what the
-  run did (``mode``, ``reason``, counts).
+* state: one row: the rules fingerprint (:mod:`orchestration.identity.state`), the input
+  rows and the loads already resolved (``identified_through``, ``loaded_through``), when it
+  ran (``resolved_at``) and what it did (``mode``, ``reason``, counts).
 
 A raw component is touched by the input rows written since the last run (their identifiers:
 new messages, messages of reloaded days, re-typed alias messages), by a received day loaded
 or rewritten since (a reloaded day may have lost messages: every component whose span of days
 contains it), or by an erasure (it deletes rows of the component: fewer identifiers than its
-size). New links can join touched components to others: the search repeats until the messages
-of the touched identifiers carry no other identifier. A full resolution runs instead on the
+size; after an erasure, also any identifier whose message count changed). New links can join
+touched components to others: the search repeats until the messages of the touched
+identifiers carry no other identifier. A full resolution runs instead on the
 first build, ``--full-refresh``, a change of rules, or state out of step with the model's rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from orchestration.identity.state import StateTables, last_run
 from orchestration.identity.warehouse import (
     OUTPUT_COLUMNS,
     resolve_in_duckdb,
     resolved_components,
 )
 
-#: The modules whose code decides the result besides the data (this package's directory).
-RULE_SOURCES = ("resolver.py", "rules.py", "warehouse.py", "incremental.py")
 _TMP = "cdp_identity_incr_"
 _KEY = "identifier_type, identifier_value"
-
-
-@dataclass(frozen=True)
-class StateTables:
-    """The model's table and the two state tables beside it (quoted names)."""
-
-    model: str
-    components: str
-    state: str
-
-    @classmethod
-    def beside(cls, schema: str, identifier: str) -> StateTables:
-        def name(suffix: str) -> str:
-            return f'"{schema}"."{identifier}{suffix}"'
-
-        return cls(name(""), name("__components"), name("__state"))
-
-
-def rules_fingerprint(max_user_ids_per_customer: int, junk_values: Iterable[str]) -> str:
-    """sha256 of what the result depends on besides the data: the user-id limit, the junk
-    identifier list and the code of the resolver (:data:`RULE_SOURCES`)."""
-    digest = hashlib.sha256(f"max_user_ids_per_customer={int(max_user_ids_per_customer)}\n"
-                            .encode())
-    for value in sorted({str(v) for v in junk_values}):
-        digest.update(f"junk:{value}\n".encode())
-    here = Path(__file__).parent
-    for name in RULE_SOURCES:
-        digest.update(f"source:{name}\n".encode() + (here / name).read_bytes())
-    return digest.hexdigest()
 
 
 def resolve_model(
@@ -102,24 +70,6 @@ def resolve_model(
     if reason:
         return run.full(reason, clear=incremental)
     return run.incremental()
-
-
-def last_run(conn: duckdb.DuckDBPyConnection, tables: StateTables) -> dict[str, Any]:
-    """The state row of the last run (mode, reason, counts, watermarks); {} when there is
-    none or the components table is missing. Looks the tables up first: a failed statement
-    would abort the caller's transaction."""
-    names = {tables.state, tables.components}
-    found = conn.execute("""
-        select '"' || schema_name || '"."' || table_name || '"' from duckdb_tables()
-        where database_name = current_database()
-    """).fetchall()
-    if not names <= {row[0] for row in found}:
-        return {}
-    cursor = conn.execute(f"select * from {tables.state}")
-    row = cursor.fetchone()
-    if row is None:
-        return {}
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
 @dataclass
@@ -216,6 +166,7 @@ class _Run:
             union
             select distinct received_date from {_TMP}new_rows
         """, {"loaded": watermarks["loaded"]})
+        self._recounted_after_erasure()
         components = self.tables.components
         self.conn.execute(f"""
             create or replace temp table {_TMP}components as
@@ -232,6 +183,8 @@ class _Run:
             select component_id from {components}
             group by component_id
             having count(*) <> any_value(component_nodes)
+            union
+            select component_id from {_TMP}recounted
         """)
         self.conn.execute(f"""
             create or replace temp table {_TMP}nodes as
@@ -239,6 +192,51 @@ class _Run:
             where component_id in (select component_id from {_TMP}components)
             union
             select {_KEY} from {_TMP}new_rows
+        """)
+
+    def _recounted_after_erasure(self) -> None:
+        """Temp table of the components an erasure carried out since the last run changed
+        without deleting any of their identifiers: an erased message can carry another
+        customer's identifier (a previousId outside an alias, which links nothing), so each
+        identifier's message count is compared with its node row (a full scan of the input,
+        only after an erasure)."""
+        self.conn.execute(f"create or replace temp table {_TMP}recounted "
+                          "(component_id ubigint)")
+        erasures = self._scalar("""
+            select count(*) from duckdb_tables()
+            where database_name = current_database()
+                and schema_name = 'privacy' and table_name = 'requests'
+        """)
+        if erasures:
+            erasures = self._scalar("""
+                select count(*) from privacy.requests
+                where status = 'completed'
+                    and completed_at >= coalesce($resolved_at, '1900-01-01'::timestamp)
+            """, {"resolved_at": self.state.get("resolved_at")})
+        if not erasures:
+            return
+        self.conn.execute(f"""
+            insert into {_TMP}recounted
+            with
+
+            recounted as (
+
+                select {_KEY}, count(distinct message_id) as messages
+                from {self.source}
+                group by all
+
+            )
+
+            select distinct c.component_id
+            from {self.tables.model} as m
+            inner join {self.tables.components} as c
+                on m.identifier_type = c.identifier_type
+                and m.identifier_value = c.identifier_value
+            left join recounted as r
+                on m.identifier_type = r.identifier_type
+                and m.identifier_value = r.identifier_value
+            where m.record_type = 'node'
+                and m.messages is distinct from r.messages
         """)
 
     def _close_over_messages(self) -> None:
@@ -346,7 +344,8 @@ class _Run:
                 $components::bigint as components_resolved,
                 $identifiers::bigint as identifiers_resolved,
                 $messages::bigint as messages_resolved,
-                $seconds::double as seconds
+                $seconds::double as seconds,
+                now()::timestamp as resolved_at
         """, {
             "fingerprint": self.fingerprint, "max_user_ids": self.max_user_ids, "mode": mode,
             "reason": reason, "components": counts["components_resolved"],

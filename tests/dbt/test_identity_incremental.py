@@ -8,7 +8,8 @@ delivered on a later day (the message moves to that day and its first day is rel
 login on a later day merging an old anonymous device into a known user, a merge-protection
 conflict that only a later day creates, an alias whose previousId becomes a user id two days
 later (its type changes), a reloaded day that lost the only message linking two identifiers,
-and an erasure (cdp forget) carried out between two days. Another warehouse loads the final
+and an erasure (cdp forget) carried out between two days (which also erases a message of
+another visitor whose identifiers all stay). Another warehouse loads the final
 dumps at once, carries out the same erasure and rebuilds with --full-refresh. Every mart and
 the identity intermediates must be equal row for row, and the incremental runs must have
 resolved only part of the graph.
@@ -91,6 +92,7 @@ def dumps() -> dict[str, list[dict]]:
             alias("alias-1", t(1, 13), "pv", "al-u"),  # pv: an anonymous id, until day 4
             identify("erase-1", t(1, 14), anonymous_id="erase-a", user_id="erase-u",
                      email="erase@example.com"),
+            page("odd-1", t(1, 8), anonymous_id="odd-a"),
             page("lost-1", t(1, 15), anonymous_id="lost-a"),
             page("lost-2", t(1, 16), user_id="lost-u"),
             moved,
@@ -103,6 +105,9 @@ def dumps() -> dict[str, list[dict]]:
             identify("erase-2", t(2, 9), anonymous_id="erase-a", user_id="stay-u",
                      email="stay@example.com"),
             page("stay-1", t(2, 10), user_id="stay-u"),
+            # a previousId outside an alias links nothing, but erasing erase-a erases this
+            # message: odd-a keeps one message, though none of its identifiers is erased
+            dict(page("odd-2", t(2, 12), anonymous_id="odd-a"), previousId="erase-a"),
             # the only link between lost-a and lost-u; gone when day 2 is reloaded
             identify(LOST_ON_RELOAD, t(2, 11), anonymous_id="lost-a", user_id="lost-u"),
         ],
@@ -262,6 +267,8 @@ def test_the_cases_happened(builds: dict[str, Any]) -> None:
     erased = {"erase-a", "erase-u", "erase@example.com", "stay@example.com"}
     assert erased.isdisjoint(graph.identifier_value)
     assert "user_id" in set(graph[graph.identifier_value == "stay-u"].identifier_type)
+    odd = graph[graph.identifier_value == "odd-a"].iloc[0]
+    assert (odd.messages, odd.last_seen_at) == (1, pd.Timestamp(t(1, 8)).tz_localize(None))
 
 
 def test_a_changed_user_id_limit_resolves_everything_again(builds: dict[str, Any]) -> None:

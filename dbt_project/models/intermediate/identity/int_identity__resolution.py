@@ -21,7 +21,8 @@ resolve everything.
 
 def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="append")
-    from orchestration.identity.incremental import StateTables, resolve_model, rules_fingerprint
+    from orchestration.identity.incremental import resolve_model
+    from orchestration.identity.state import StateTables, rules_fingerprint
 
     max_user_ids = int(dbt.config.get("max_user_ids_per_customer"))
     junk = [row[0] for row in dbt.ref("junk_identifiers").fetchall()]
