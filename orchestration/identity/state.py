@@ -35,10 +35,13 @@ class StateTables:
         return cls(name(""), name("__components"), name("__state"))
 
 
-def rules_fingerprint(max_user_ids_per_customer: int, junk_values: Iterable[str]) -> str:
+def rules_fingerprint(max_user_ids_per_customer: int, junk_values: Iterable[str],
+                      analytics_consent_category: str = "") -> str:
     """sha256 of what the result depends on besides the data: the user-id limit, the junk
-    identifier list and the code of the resolver (:data:`RULE_SOURCES`)."""
+    identifier list, the consent category (which messages link) and the code of the resolver
+    (:data:`RULE_SOURCES`)."""
     digest = hashlib.sha256(f"max_user_ids_per_customer={int(max_user_ids_per_customer)}\n"
+                            f"analytics_consent_category={analytics_consent_category}\n"
                             .encode())
     for value in sorted({str(v) for v in junk_values}):
         digest.update(f"junk:{value}\n".encode())

@@ -303,3 +303,27 @@ def test_erasure_leaves_no_erased_identifier_in_the_state(builds: dict[str, Any]
     assert {"erase-a", "erase-u", "erase@example.com"}.isdisjoint(components.identifier_value)
     assert "stay-u" in set(components.identifier_value)
     assert all(isinstance(value, int) for value in components.component_id)
+
+
+def test_a_changed_consent_category_rewrites_every_day_and_resolves_everything_again(
+    builds: dict[str, Any],
+) -> None:
+    project: DbtProject = builds["daily_project"]
+    graph_sql = "select * from marts.identity_graph order by all"
+    before = query(project.warehouse, graph_sql)
+    other = {"analytics_consent_category": "Marketing"}
+    build_parsed_with(project, other, select=IDENTITY_ONLY, extra=MODELS_ONLY)
+    changed = query(project.warehouse, graph_sql)
+    rewritten = query(project.warehouse, """
+        select count(distinct identified_at) as stamps, count(distinct rules_fingerprint) as rules
+        from intermediate.int_identity__message_identifiers
+    """).iloc[0]
+    assert (rewritten.stamps, rewritten.rules) == (1, 1)  # every day written by this run
+    assert state(project.warehouse)["reason"] == "rules changed"
+    # the generator's refusals of Analytics no longer keep their messages out
+    assert len(changed) > len(before)
+    build_parsed_with(project, other, select=IDENTITY_ONLY,
+                      extra=[*MODELS_ONLY, "--full-refresh"])
+    assert query(project.warehouse, graph_sql).equals(changed)
+    project.build(select=IDENTITY_ONLY, extra=MODELS_ONLY)
+    assert query(project.warehouse, graph_sql).equals(before)

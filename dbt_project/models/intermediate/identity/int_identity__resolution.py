@@ -14,8 +14,8 @@ Incremental (`orchestration/identity/incremental.py`): a run resolves again, who
 raw components (identifiers linked by any message) that the input rows written since its last
 run, the received days reloaded since and erasures touch, and replaces their rows; the result
 equals a full resolution row for row. The first build, `--full-refresh` and any change of the
-rules (the user-id limit, the junk list, the resolver's code: a fingerprint kept in the state)
-resolve everything.
+rules (the user-id limit, the junk list, the consent category, the resolver's code: a
+fingerprint kept in the state) resolve everything.
 """
 
 
@@ -35,5 +35,7 @@ def model(dbt, session):
         StateTables.beside(dbt.this.schema, dbt.this.identifier),
         incremental=bool(dbt.is_incremental),
         max_user_ids_per_customer=max_user_ids,
-        fingerprint=rules_fingerprint(max_user_ids, junk),
+        fingerprint=rules_fingerprint(
+            max_user_ids, junk, str(dbt.config.get("analytics_consent_category"))
+        ),
     )
