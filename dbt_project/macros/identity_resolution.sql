@@ -88,12 +88,16 @@
 {%- endmacro %}
 
 
-{#- Post-hook: drop every work table (they hold identifier values). -#}
+{#- Post-hook: drop every work table (they hold identifier values), and the state of the
+    Python model's incremental runs (`<model>__state`, orchestration/identity/incremental.py):
+    the rows are now this model's, so a later Python build resolves everything again. -#}
 {% macro drop_identity_resolution_work() -%}
     {%- if execute -%}
         {%- for step in cdp.identity_resolution_steps() -%}
             {%- do adapter.drop_relation(cdp.identity_resolution_work(step)) -%}
         {%- endfor -%}
+        {%- do adapter.drop_relation(this.incorporate(
+            path={"identifier": this.identifier ~ "__state"}, type="table")) -%}
     {%- endif -%}
 {%- endmacro %}
 

@@ -7,7 +7,8 @@ need (:func:`orchestration.identity.warehouse.resolve_in_duckdb` does it in Duck
 earliest ``event_at``; nodes ``0..N-1`` in priority order (type priority, value, type). So the
 resolver never compares strings, and "earlier" and "higher priority" are "smaller number".
 Output (:class:`CodedResolution`) is integers too: each node's customer and each customer's
-anchor node, each node's first and last message and message count, the set-aside links.
+anchor node, each node's first and last message and message count, the set-aside links, and
+each node's raw component (what incremental resolution recomputes whole).
 
 Rules
 -----
@@ -71,6 +72,7 @@ class CodedResolution:
     node_messages: np.ndarray  # distinct messages carrying each node
     conflicts: np.ndarray  # rows (message, set-aside node, kept node), canonical order
     stats: dict[str, Any] = field(default_factory=dict)
+    component: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # raw, per node
 
 
 #: Run statistics of :func:`resolve_codes`, besides ``seconds``.
@@ -193,9 +195,8 @@ def _ordered_union_find(
 def _link_sets(
     row_msg: np.ndarray, row_node: np.ndarray, n_nodes: int, n_msgs: int
 ) -> dict[str, Any]:
-    """Step 1 on the rows (message, node): node statistics and distinct identifier sets.
-
-    Consumes ``row_msg`` (modified in place)."""
+    """Step 1 on the rows (message, node): node statistics and distinct identifier sets;
+    consumes ``row_msg`` (modified in place)."""
     # rows sorted by (message, node); duplicate (message, node) rows dropped
     key = row_msg
     key *= np.int64(n_nodes)
@@ -324,7 +325,6 @@ def _solve(g: _Graph, max_u: int) -> CodedResolution:
     n_nodes, n_msgs = len(g.node_user), len(g.msg_ev)
     n_comp, comp = _components(g)
     label, n_ordered, conflict_rows = _protect(g, comp, n_comp, max_u)
-    del comp
     # customers: compact labels
     used = np.zeros(n_comp + n_nodes, dtype=bool)
     used[label] = True
@@ -349,6 +349,7 @@ def _solve(g: _Graph, max_u: int) -> CodedResolution:
         node_messages=g.node_messages,
         conflicts=conflict_rows,
         stats=stats,
+        component=comp,
     )
 
 

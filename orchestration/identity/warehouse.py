@@ -127,6 +127,7 @@ def resolve_in_duckdb(
             "first_message": solved.node_first,
             "last_message": solved.node_last,
             "messages": solved.node_messages,
+            "component": solved.component,
         }
     )
     conflicts = pd.DataFrame(
@@ -201,4 +202,16 @@ def resolve_in_duckdb(
             select * from conflict_rows
         )
         order by part, order_1, order_2
+    """)
+
+
+def resolved_components(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """The raw component of each identifier of the last :func:`resolve_in_duckdb` on ``conn``:
+    ``identifier_type, identifier_value, component`` (a number local to that run), the
+    connected components of identifiers linked by any message, merge protection aside. A
+    customer lies within one; incremental resolution recomputes them whole."""
+    return conn.sql(f"""
+        select n.identifier_type, n.identifier_value, r.component
+        from {_PREFIX}resolved_nodes as r
+        inner join {_PREFIX}nodes as n on n.node = r.node
     """)

@@ -193,7 +193,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with connect(warehouse) as conn:
         conn.register("unit_rows", units)
         conn.execute("insert into intermediate.int_identity__message_identifiers "
-                     "select message_id, event_at, identifier_type, identifier_value "
+                     "by name select message_id, event_at, identifier_type, identifier_value "
                      "from unit_rows")
     out: dict[str, Any] = {"warehouse": warehouse, "project": project, "events": stats.events,
                            "unit_rows": len(units)}
