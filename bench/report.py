@@ -3,10 +3,12 @@
     uv run python bench/report.py            # rewrite the sections between the markers
     uv run python bench/report.py --check    # exit 1 if a section differs from the results
 
-For each traffic profile, the newest result in bench/results/*.json (by its stamp) becomes
-two tables: the steps against their targets (floor, full build, incremental build, identity
-resolution, peak memory) and where each build's time went (start-up, load, the staging and
-other dbt models with the slowest by name, tests, publishing, audience exports, the rest).
+The README gets one row per traffic profile against the targets (`render_summary`). In
+docs/benchmarks.md, for each traffic profile, the newest result in bench/results/*.json (by
+its stamp) becomes two tables: the steps against their targets (floor, full build, incremental
+build, identity resolution, peak memory) and where each build's time went (start-up, load,
+the staging and other dbt models with the slowest by name, tests, publishing, audience
+exports, the rest).
 Results saved before bench/run.py split the stages (no `stages` key) show what they hold:
 the load, dbt's total and its slowest models. The text between BEGIN and END in each page is
 replaced; everything else is left alone. tests/unit/test_bench_report.py fails when a page
@@ -24,7 +26,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-PAGES = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md")
+README = ROOT / "README.md"
+BENCHMARKS_PAGE = ROOT / "docs" / "benchmarks.md"
 BEGIN = "<!-- bench-report:begin (bench/report.py renders this from bench/results/) -->"
 END = "<!-- bench-report:end -->"
 PROFILE_ORDER = ("standard", "light")
@@ -186,6 +189,33 @@ def render(results: Mapping[str, Mapping[str, Any]]) -> str:
     return f"{BEGIN}\n{body or 'No saved result yet.'}\n{END}"
 
 
+def render_summary(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """The README's section: one row per traffic profile against the targets (the stages and
+    the history are in docs/benchmarks.md)."""
+    rows = ["| traffic | floor | full build | next day | nothing new | peak | result |",
+            "|---|---|---|---|---|---|---|"]
+    for name, result in newest_per_profile(results):
+        full, inc = result["full"], result["incremental"]
+        nothing = result.get("nothing_new")
+        peak = max(full["peak_rss_mb"], inc["peak_rss_mb"])
+        rows.append(
+            f"| {result.get('profile', 'standard')}, {_count(result['events'])} events over "
+            f"{result['days']} days | {_s(result['floor']['seconds'])} | "
+            f"{_s(full['seconds'])} = {full['seconds'] / result['floor']['seconds']:.1f}× floor "
+            f"(target ≤ {FULL_OVER_FLOOR:g}×) | {_s(inc['seconds'])} = "
+            f"{100 * inc['seconds'] / full['seconds']:.1f} % of full "
+            f"(≤ {100 * INCREMENTAL_OVER_FULL:g} %) | "
+            f"{DASH if nothing is None else _s(nothing['seconds'])} "
+            f"(≤ {NOTHING_NEW_SECONDS:g} s) | "
+            f"{_gb(peak)} (≤ {_gb(PEAK_MB)}) | `bench/results/{name}` |")
+    body = "\n".join(rows) if len(rows) > 2 else "No saved result yet."
+    return f"{BEGIN}\n{body}\n{END}"
+
+
+# Each page's section and how it is rendered.
+PAGES = {README: render_summary, BENCHMARKS_PAGE: render}
+
+
 def replace_section(text: str, section: str) -> str:
     """`text` with the part from BEGIN to END replaced by `section`."""
     start, end = text.find(BEGIN), text.find(END)
@@ -199,11 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="change nothing; exit 1 if a page differs from the results")
     args = parser.parse_args(argv)
-    section = render(load_results())
+    results = load_results()
     stale = []
-    for page in PAGES:
+    for page, render_page in PAGES.items():
         text = page.read_text()
-        updated = replace_section(text, section)
+        updated = replace_section(text, render_page(results))
         if updated != text:
             stale.append(page.relative_to(ROOT))
             if not args.check:

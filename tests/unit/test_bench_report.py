@@ -103,6 +103,16 @@ def test_the_newest_result_of_each_profile_is_rendered_standard_first() -> None:
     assert "`bench/results/b.json`" in section and "c.json" not in section
 
 
+def test_the_readme_summary_has_one_row_per_profile_against_the_targets() -> None:
+    light = {**SAMPLE, "profile": "light", "stamp": "2026-11-15T10-00-00"}
+    section = report.render_summary({"a.json": light, "b.json": SAMPLE})
+    rows = [line for line in section.splitlines() if line.startswith("| standard") or
+            line.startswith("| light")]
+    assert [row.split(",")[0] for row in rows] == ["| standard", "| light"]
+    assert "| 100.0 s | 700.0 s = 7.0× floor (target ≤ 3×) | 280.0 s = 40.0 % of full (≤ 8 %) " \
+        "| – (≤ 15 s) | 2.9 GiB (≤ 3.0 GiB) | `bench/results/b.json` |" in rows[0]
+
+
 def test_only_the_section_between_the_markers_is_replaced() -> None:
     page = f"# Title\n\nbefore\n\n{report.BEGIN}\nold table\n{report.END}\n\nafter\n"
     assert report.replace_section(page, "NEW") == "# Title\n\nbefore\n\nNEW\n\nafter\n"
@@ -114,6 +124,6 @@ def test_only_the_section_between_the_markers_is_replaced() -> None:
 def test_the_pages_show_what_the_committed_results_render(page: Path) -> None:
     """README.md and docs/benchmarks.md hold exactly the rendered section: after saving a
     result, run `uv run python bench/report.py` (and delete small check runs' results)."""
-    section = report.render(report.load_results())
+    section = report.PAGES[page](report.load_results())
     text = page.read_text()
     assert report.replace_section(text, section) == text
