@@ -13,8 +13,6 @@ from orchestration.generator.catalog import (
     _NEXT,
     _OTHER_REFERRERS,
     _P_ACCOUNT,
-    _P_CART,
-    _P_CHECKOUT,
     _P_DOC_PAGES,
     _P_FEATURES,
     _P_HOME,
@@ -23,7 +21,6 @@ from orchestration.generator.catalog import (
     _P_PRICING,
     _P_PRODUCT_PAGES,
     _P_SIGNUP,
-    _P_SUCCESS,
     _PRODUCT_BY_PATH,
     _PRODUCTS,
     _SCREENS,
@@ -34,7 +31,6 @@ from orchestration.generator.catalog import (
     _Page,
 )
 from orchestration.generator.config import (
-    _BROWSE_MS,
     _DAY_MS,
     _DEV_APP,
     _HOUR_MS,
@@ -52,14 +48,15 @@ from orchestration.generator.config import (
 )
 from orchestration.generator.formatting import _iso, _q
 from orchestration.generator.hashing import _mix64, _pick
-from orchestration.generator.messages import _CONSENT_FRAGMENTS, _Messages
+from orchestration.generator.messages import _CONSENT_FRAGMENTS
 from orchestration.generator.people import _Device, _Person
+from orchestration.generator.shop import _Shop
 
 _log = math.log
 _JSON_BOOL = {True: "true", False: "false"}
 
 
-class _Renderer(_Messages):
+class _Renderer(_Shop):
     """Turns packed visits into JSON lines, handing each to ``sink(recv_ms, file, line, copy)``.
 
     All randomness of a visit comes from one RNG (the day's stream, or the visit's own for
@@ -127,12 +124,6 @@ class _Renderer(_Messages):
             self._web_visit(person, device, kind, logged_in, rng)
             if c % _ROLE_PERIOD == 5 and vno == 0:  # and a form posting junk
                 self.identify(None, {"email": _pick(rnd, JUNK_EMAILS)}, after_ms=3_000)
-
-    def _advance(self, rng: random.Random) -> bool:
-        """Move the clock to the next page view; False when the visit must end."""
-        dwell = 2_000 + int(-_log(1.0 - rng.random()) * 40_000)  # exponential, mean 40 s
-        self.t += min(dwell, 240_000)
-        return self.t - self.t0 < _BROWSE_MS
 
     def _landing(self, logged_in: bool, kind: int, rng: random.Random) -> tuple[_Page, str, str]:
         """(landing page, referrer, query string with utm parameters) of a session."""
@@ -206,12 +197,6 @@ class _Renderer(_Messages):
         assert not isinstance(nxt, str)
         return nxt
 
-    def _product_json(self, idx: int, currency: str, quantity: int | None = None) -> str:
-        sku, name, price, category = _PRODUCTS[idx]
-        q = f',"quantity":{quantity}' if quantity is not None else ""
-        return (f'{{"category":"{category}","name":"{name}","price":{price},'
-                f'"product_id":"prod_{101 + idx}"{q},"sku":"{sku}"}}')
-
     def _on_page(self, page: _Page, person: _Person, allow_add: bool,
                  rng: random.Random) -> None:
         """Track events fired on a page (product views, add to cart)."""
@@ -221,21 +206,6 @@ class _Renderer(_Messages):
         self._view_product(idx, person.currency, 300 + int(rng.random() * 1_500))
         if allow_add and rng.random() < 0.35:
             self._add_to_cart(idx, person.currency, 2_000, rng)
-
-    def _view_product(self, idx: int, currency: str, after_ms: int) -> None:
-        """A "Product Viewed" of product ``idx``, ``after_ms`` after the last event."""
-        self.track("Product Viewed",
-                   self._product_json(idx, currency)[:-1] + f',"currency":"{currency}"}}',
-                   after_ms)
-
-    def _add_to_cart(self, idx: int, currency: str, min_ms: int, rng: random.Random) -> None:
-        """One or two of product ``idx`` into the cart, ``min_ms`` to 20 s more after the
-        last event."""
-        qty = 1 if rng.random() < 0.8 else 2
-        self.cart.append(idx * 10 + qty)
-        props = self._product_json(idx, currency, qty)[:-1] + (
-            f',"cart_id":"cart_{self.mid_prefix[4:16]}","currency":"{currency}"}}')
-        self.track("Product Added", props, min_ms + int(rng.random() * 20_000))
 
     def _browse(self, person: _Person, page: _Page, n_pages: int, shop: bool,
                 rng: random.Random) -> _Page:
@@ -341,43 +311,6 @@ class _Renderer(_Messages):
         self.identify(uid, traits, ctx_traits, after_ms=8_000 + int(rnd() * 20_000))
         self._advance(rng)
         self.page(_P_ACCOUNT)
-
-    def _checkout(self, person: _Person, rng: random.Random, complete: bool,
-                  guest: bool = False) -> None:
-        rnd = rng.random
-        cur = person.currency
-        self._advance(rng)
-        self.page(_P_CART)
-        self._advance(rng)
-        self.page(_P_CHECKOUT)
-        products = ",".join(self._product_json(x // 10, cur, x % 10) for x in self.cart)
-        subtotal = round(sum(_PRODUCTS[x // 10][2] * (x % 10) for x in self.cart), 2)
-        checkout_id = f"chk_{self.mid_prefix[16:28]}"
-        self.track("Checkout Started",
-                   f'{{"checkout_id":"{checkout_id}","currency":"{cur}","products":[{products}],'
-                   f'"value":{subtotal}}}', 1_200)
-        if not complete:
-            return
-        if guest:
-            self.identify(None, {"email": person.email_variant(rnd()), "first_name": person.first,
-                                 "last_name": person.last}, after_ms=30_000 + int(rnd() * 60_000))
-        order_id = f"ord_{_mix64(self.mkey ^ self.keys.order):016x}"
-        discount = round(subtotal * 0.1, 2) if rnd() < 0.2 else 0.0
-        revenue = round(subtotal - discount, 2)
-        tax = round(revenue * 0.08, 2)
-        shipping = 0.0 if revenue >= 50 else 4.99
-        props: dict[str, object] = {"order_id": order_id, "checkout_id": checkout_id}
-        if rnd() < 0.15 or guest:  # ~20% of orders carry `total` instead of `revenue`
-            props["total"] = round(revenue + tax + shipping, 2)
-        else:
-            props["revenue"] = revenue
-        props.update({"tax": tax, "shipping": shipping, "discount": discount, "currency": cur})
-        if discount:
-            props["coupon"] = "SPRING10"
-        body = self._order_body(props, products)
-        self.track("Order Completed", body, 40_000 + int(rnd() * 80_000))
-        self._advance(rng)
-        self.page(_P_SUCCESS)
 
     def _app_visit(self, person: _Person, kind: int, rng: random.Random) -> None:
         rnd = rng.random
