@@ -42,47 +42,40 @@ LOAD_LOG = dg.AssetKey(["raw", "load_log"])
 PSEUDONYMISATION_KEY = dg.AssetKey(["privacy", "pseudonymisation_key"])
 OWNERS = ["team:data-engineering"]
 
+def _privacy_table(key: dg.AssetKey, description: str, written_by: str, read_by: str,
+                   columns: list[dg.TableColumn] | None = None) -> dg.AssetSpec:
+    """A privacy table the load step writes and dbt reads (in the ingestion group)."""
+    metadata: dict[str, Any] = {"dagster/table_name": ".".join(key.path)}
+    if columns:
+        metadata["dagster/column_schema"] = dg.TableSchema(columns=columns)
+    return dg.AssetSpec(
+        key, description=description, group_name=groups.INGESTION, kinds={"duckdb"},
+        owners=OWNERS, metadata={**metadata, "written_by": written_by, "read_by": read_by},
+    )
+
+
 # Written by the load step (orchestration/privacy/salt.py), read by dbt as the source
 # privacy.pseudonymisation_key: an asset of its own, whose materializations the load step logs.
-pseudonymisation_key = dg.AssetSpec(
+pseudonymisation_key = _privacy_table(
     PSEUDONYMISATION_KEY,
-    description=(
-        "One row: the key of the keyed hashes in marts.customer_360_pseudonymised, derived from "
-        "the privacy salt (CDP_PRIVACY_SALT or the salt file) and checked or written by the load "
-        "step before every dbt run, which also applies pending erasure requests. Never "
-        "published: whoever reads it can recompute pseudonyms from known values. Its "
-        "materializations carry the erasure and suppression counts of each run."
-    ),
-    group_name=groups.INGESTION,
-    kinds={"duckdb"},
-    owners=OWNERS,
-    metadata={
-        "dagster/table_name": "privacy.pseudonymisation_key",
-        "dagster/column_schema": dg.TableSchema(columns=[
-            dg.TableColumn("key", "VARCHAR", description="64 hex characters."),
-        ]),
-        "written_by": "raw/events (orchestration/privacy/salt.py)",
-        "read_by": "marts/customer_360_pseudonymised",
-    },
+    "One row: the key of the keyed hashes in marts.customer_360_pseudonymised, derived from "
+    "the privacy salt (CDP_PRIVACY_SALT or the salt file) and checked or written by the load "
+    "step before every dbt run, which also applies pending erasure requests. Never "
+    "published: whoever reads it can recompute pseudonyms from known values. Its "
+    "materializations carry the erasure and suppression counts of each run.",
+    written_by="raw/events (orchestration/privacy/salt.py)",
+    read_by="marts/customer_360_pseudonymised",
+    columns=[dg.TableColumn("key", "VARCHAR", description="64 hex characters.")],
 )
 
-
 # privacy.erased_memberships: counts the erasure step writes, read by marts.audience_sizes.
-erased_memberships = dg.AssetSpec(
+erased_memberships = _privacy_table(
     dg.AssetKey(["privacy", "erased_memberships"]),
-    description=(
-        "Per erasure request and audience, how many erased customers were members after the "
-        "last build (counts only, no ids). Written by the erasure step of the load before it "
-        "deletes their membership history; read by marts.audience_sizes (column erased)."
-    ),
-    group_name=groups.INGESTION,
-    kinds={"duckdb"},
-    owners=OWNERS,
-    metadata={
-        "dagster/table_name": "privacy.erased_memberships",
-        "written_by": "raw/events (orchestration/privacy/erasure.py)",
-        "read_by": "marts/audience_sizes",
-    },
+    "Per erasure request and audience, how many erased customers were members after the "
+    "last build (counts only, no ids). Written by the erasure step of the load before it "
+    "deletes their membership history; read by marts.audience_sizes (column erased).",
+    written_by="raw/events (orchestration/privacy/erasure.py)",
+    read_by="marts/audience_sizes",
 )
 
 
