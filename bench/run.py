@@ -274,8 +274,9 @@ def main() -> None:
     incremental["events"] = events_loaded(warehouse) - full["events"]
     print_build(incremental)
     print("build with nothing new ...")
-    nothing_new = run_measured(cdp, env)
-    nothing_new["skipped_dbt"] = "nothing to do" in nothing_new["output_tail"]
+    nothing_summary = work / "nothing-new-summary.json"
+    nothing_new = run_measured([*cdp, "--summary-json", str(nothing_summary)], env)
+    nothing_new["skipped_dbt"] = not json.loads(nothing_summary.read_text())["ran"]
     print(f"  {nothing_new['seconds']} s, peak {nothing_new['peak_rss_mb']} MB, "
           f"dbt skipped: {nothing_new['skipped_dbt']}")
     links = args.identity_links or args.events
