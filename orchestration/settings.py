@@ -3,7 +3,8 @@
 Environment variables (each with a default, so nothing must be set for the demo) and the dbt
 vars of `dbt_project.yml` are read here and nowhere else: the other modules take paths and
 values as arguments. The one thing written back is the environment of the dbt process, whose
-`profiles.yml` reads `CDP_WAREHOUSE` (see `point_dbt_at`).
+`profiles.yml` reads `CDP_WAREHOUSE` (see `point_dbt_at`) and whose tests read `CDP_TEST_DAYS`
+(see `scope_dbt_tests`).
 
 | variable | default | what |
 |---|---|---|
@@ -33,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,8 @@ DEFAULT_DAGSTER_HOME = ".dagster"
 SALT_ENV = "CDP_PRIVACY_SALT"
 SALT_FILE_ENV = "CDP_PRIVACY_SALT_FILE"
 SALT_FILE_NAME = "privacy_salt"
+# the received days a nightly build's dbt tests read (set by scope_dbt_tests, read by dbt)
+TEST_DAYS_ENV = "CDP_TEST_DAYS"
 
 
 def _get(var: str, default: str = "") -> str:
@@ -225,6 +229,16 @@ def point_dbt_at(warehouse: Path) -> None:
     over through the environment."""
     os.environ["CDP_WAREHOUSE"] = str(warehouse)
     os.environ["CDP_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
+
+
+def scope_dbt_tests(days: Sequence[str] | None) -> None:
+    """Make dbt's generic tests read only the rows of the received `days` (a nightly build: the
+    days it loaded) or, with None, every row (dbt_project/macros/test_scope.sql). An environment
+    variable read when the tests run, so the days change without re-parsing the project."""
+    if days:
+        os.environ[TEST_DAYS_ENV] = ",".join(days)
+    else:
+        os.environ.pop(TEST_DAYS_ENV, None)
 
 
 def ui_environment(raw_dir: Path, warehouse: Path, home: Path) -> dict[str, str]:

@@ -35,9 +35,7 @@
         {%- if days | length == 0 -%}
     (1 = 0)
         {%- else -%}
-    {{ column }} in (
-        {%- for day in days %}cast('{{ day }}' as date){{ ", " if not loop.last }}{% endfor -%}
-    )
+    {{ cdp.date_in(column, days) }}
         {%- endif -%}
     {%- else -%}
     (1 = 1)

@@ -73,16 +73,22 @@ def generate(
               help="DuckDB file (default: CDP_WAREHOUSE, else data/warehouse.duckdb).")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch.")
 @click.option(
+    "--full-tests", is_flag=True,
+    help="Run every dbt test over all rows (by default a build that loads some days tests "
+         "those days' rows, and the marts and grain checks whole).",
+)
+@click.option(
     "--summary-json", type=click.Path(path_type=Path, dir_okay=False), default=None,
     help="Also write the summary as JSON: the table's numbers, the run id, each step's start "
          "and seconds, publishing's seconds and the dbt invocation id.",
 )
 @verbose_option
-def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool,
+def build(raw_dir: Path | None, warehouse: Path | None, full_refresh: bool, full_tests: bool,
           summary_json: Path | None, verbose: bool) -> None:
     """Load every day folder found and run the dbt build, through the nightly Dagster job."""
     raw, wh = use_paths(raw_dir, warehouse)
-    run_build(raw, wh, full_refresh=full_refresh, verbose=verbose, summary_json=summary_json)
+    run_build(raw, wh, full_refresh=full_refresh, full_tests=full_tests, verbose=verbose,
+              summary_json=summary_json)
 
 
 @click.command()
@@ -115,8 +121,8 @@ def demo(days: int, customers: int, seed: int, verbose: bool) -> None:
     )
 
 
-def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool = False,
-              summary_json: Path | None = None) -> None:
+def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, full_tests: bool = False,
+              verbose: bool = False, summary_json: Path | None = None) -> None:
     """Run the nightly job in-process over the day folders under `raw` that are new or
     changed since they were loaded (every folder on a first build or a full refresh).
 
@@ -129,7 +135,9 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool =
     if not found:
         raise CdpError(f"{raw}: no YYYY-MM-DD dump folders found (set CDP_RAW_DIR or --raw-dir)")
     fingerprint = project_fingerprint()
-    if not full_refresh and (since := _up_to_date_since(raw, warehouse, fingerprint)):
+    if not (full_refresh or full_tests) and (
+        since := _up_to_date_since(raw, warehouse, fingerprint)
+    ):
         if summary_json is not None:
             write_summary_json(summary_json, {"ran": False, "up_to_date_since": since.isoformat()})
         console.print(nothing_to_do(since))
@@ -147,7 +155,8 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, verbose: bool =
     try:
         with BuildOutput(log, verbose=verbose) as output:
             summary = run_nightly_job(raw, warehouse, days, full_refresh=full_refresh,
-                                      only_changed_days=only_changed, echo=output.echo,
+                                      only_changed_days=only_changed, full_tests=full_tests,
+                                      echo=output.echo,
                                       on_step=output.step)
     except BuildFailed as exc:
         raise CdpError(f"{exc}\n(full log: {log})") from None

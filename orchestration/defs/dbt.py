@@ -76,6 +76,9 @@ class DbtBuildConfig(dg.Config):
     """Run options of the dbt step."""
 
     full_refresh: bool = False
+    # False: a partitioned run's generic tests read the rows of its received days only (the
+    # rows it wrote); True: every test reads every row (a full refresh always does).
+    full_tests: bool = False
 
 
 def dbt_build_args(full_refresh: bool = False) -> list[str]:
@@ -106,6 +109,13 @@ def cdp_dbt_models(
 ) -> Iterator[Any]:
     # dbt reads the warehouse path from the profile's CDP_WAREHOUSE: keep it the resource's.
     settings.point_dbt_at(warehouse.warehouse_path)
+    days = tested_days(context, config)
+    settings.scope_dbt_tests(days)
+    span = (days[0] if len(days) == 1 else f"{days[0]} .. {days[-1]}") if days else ""
+    context.log.info(
+        f"dbt tests read the rows received on {span} (the marts and grain checks every row)"
+        if days else "dbt tests read every row"
+    )
     invocation = dbt.cli(dbt_build_args(config.full_refresh), context=context)
     # DuckDB allows one writer: the dbt process holds the file until it ends, so events are
     # buffered and enriched with row counts and columns read once dbt has let go of the file.
@@ -127,6 +137,25 @@ def cdp_dbt_models(
         yield event
     if failure is not None:
         raise failure
+
+
+def tested_days(context: dg.AssetExecutionContext, config: DbtBuildConfig) -> list[str] | None:
+    """The received days whose rows the run's tests read: the run's partitions, or None (every
+    row) for a full refresh, `full_tests` or a run without partitions."""
+    if config.full_refresh or config.full_tests:
+        return None
+    return _run_days(context) or None
+
+
+def _partitioned_keys(context: dg.AssetExecutionContext) -> list[dg.AssetKey]:
+    """The selected models with daily partitions (the staging models)."""
+    return [key for key in context.selected_asset_keys
+            if context.assets_def.specs_by_key[key].partitions_def is not None]
+
+
+def _run_days(context: dg.AssetExecutionContext) -> list[str]:
+    """The received days (partitions) of the run; none when it builds no partitioned model."""
+    return list(context.partition_keys) if _partitioned_keys(context) else []
 
 
 @dataclass
@@ -157,12 +186,8 @@ class _TableFacts:
 
 def _partitioned_tables(context: dg.AssetExecutionContext) -> dict[tuple[str, str], list[str]]:
     """The selected partitioned models (the staging models) and the days of this run."""
-    keys = [key for key in context.selected_asset_keys
-            if context.assets_def.specs_by_key[key].partitions_def is not None]
-    if not keys:
-        return {}
-    days = list(context.partition_keys)
-    return {(key.path[0], key.path[-1]): days for key in keys}
+    days = _run_days(context)
+    return {(key.path[0], key.path[-1]): days for key in _partitioned_keys(context)}
 
 
 def _built_metadata(

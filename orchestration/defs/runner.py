@@ -56,11 +56,13 @@ def plan_days(raw_dir: Path, warehouse: Path, full_refresh: bool) -> tuple[list[
     return (changed or days[-1:]), True
 
 
-def build_run_config(full_refresh: bool, only_changed_days: bool = False) -> dict:
+def build_run_config(
+    full_refresh: bool, only_changed_days: bool = False, full_tests: bool = False
+) -> dict:
     # Naming a logger replaces Dagster's default console logger (its debug events).
     return {
         "ops": {
-            DBT_OP: {"config": {"full_refresh": full_refresh}},
+            DBT_OP: {"config": {"full_refresh": full_refresh, "full_tests": full_tests}},
             RAW_OP: {"config": {"only_changed_days": only_changed_days}},
         },
         "loggers": {"cli": {}},
@@ -108,13 +110,16 @@ def run_nightly_job(
     *,
     full_refresh: bool = False,
     only_changed_days: bool = False,
+    full_tests: bool = False,
     echo: Callable[[str], None] = print,
     on_step: Callable[[str], None] | None = None,
 ) -> dict:
     """Load `days` (a contiguous partition range from the first to the last) and build dbt.
 
     With `only_changed_days`, folders in the range that are unchanged since their last load
-    are not read again (see `plan_days`).
+    are not read again (see `plan_days`), and dbt's generic tests read the rows of the days in
+    the range only (dbt_project/macros/test_scope.sql); without it, or with `full_tests`, every
+    test reads every row.
 
     Returns a summary; raises BuildFailed with the cause when any step fails.
     """
@@ -133,7 +138,10 @@ def run_nightly_job(
         result = job.execute_in_process(
             instance=instance,
             tags=partition_range_tags(days[0], days[-1]),
-            run_config=build_run_config(full_refresh, only_changed_days),
+            # a build that reads every folder (the first, a full refresh) tests every row
+            run_config=build_run_config(
+                full_refresh, only_changed_days, full_tests or not only_changed_days
+            ),
             raise_on_error=False,
         )
         summary = summarise(result, echo)

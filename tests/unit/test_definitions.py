@@ -55,7 +55,12 @@ def test_dbt_args_carry_no_vars_so_partial_parsing_survives_between_runs():
 
 
 def test_build_run_config_and_range_tags():
-    assert build_run_config(True)["ops"]["cdp_dbt_models"]["config"] == {"full_refresh": True}
+    assert build_run_config(True)["ops"]["cdp_dbt_models"]["config"] == {
+        "full_refresh": True, "full_tests": False,
+    }
+    assert build_run_config(False, True, full_tests=True)["ops"]["cdp_dbt_models"]["config"] == {
+        "full_refresh": False, "full_tests": True,
+    }
     assert partition_range_tags("2026-01-01", "2026-01-02") == {
         "dagster/asset_partition_range_start": "2026-01-01",
         "dagster/asset_partition_range_end": "2026-01-02",
@@ -70,6 +75,18 @@ def test_nightly_schedule_requests_yesterdays_partition():
     )
     request = nightly_schedule(context)
     assert request.partition_key == "2026-03-04"
+    # a Thursday night: the dbt tests read the loaded day's rows
+    assert request.run_config["ops"]["cdp_dbt_models"]["config"] == {"full_tests": False}
+
+
+def test_nightly_schedule_tests_every_row_on_sunday_nights():
+    sunday = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 3, 8, 2, 0, tzinfo=dt.UTC)
+    )
+    request = nightly_schedule(sunday)
+    assert request.partition_key == "2026-03-07"
+    assert request.run_config["ops"]["cdp_dbt_models"]["config"] == {"full_tests": True}
+    assert request.tags["cdp/tests"] == "full"
 
 
 def test_folder_fingerprint_changes_when_a_file_is_added(tmp_path):
