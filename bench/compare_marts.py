@@ -24,20 +24,26 @@ def columns(conn: duckdb.DuckDBPyConnection, db: str, table: str) -> list[str]:
         "'marts' and table_name = ? order by column_index", [db, table]).fetchall()]
 
 
-def compare(old: str, new: str) -> int:
+# Tables that differ between any two warehouses by design: they record each build (a
+# day-by-day warehouse has one entry per build, a rebuild one).
+RECORDS_OF_BUILDS = {"audience_membership_history", "audience_sizes"}
+
+
+def compare_tables(old: str, new: str, skip: set[str] = frozenset()) -> dict[str, dict]:
+    """{table: {"rows", "old_minus_new", "new_minus_old"}} for every table of schema `marts`
+    in either warehouse but `skip`; a table only in one, or with other columns, has "error"."""
     conn = duckdb.connect()
     conn.execute("attach ? as old (read_only)", [old])
     conn.execute("attach ? as new (read_only)", [new])
     tables = {db: {row[0] for row in conn.execute(
         "select table_name from duckdb_tables() where database_name = ? and schema_name = "
-        "'marts'", [db]).fetchall()} for db in ("old", "new")}
-    differing = sorted(tables["old"] ^ tables["new"])
-    for table in differing:
-        print(f"{table}: only in {'old' if table in tables['old'] else 'new'}")
+        "'marts'", [db]).fetchall()} - set(skip) for db in ("old", "new")}
+    result: dict[str, dict] = {}
+    for table in sorted(tables["old"] ^ tables["new"]):
+        result[table] = {"error": f"only in {'old' if table in tables['old'] else 'new'}"}
     for table in sorted(tables["old"] & tables["new"]):
         if columns(conn, "old", table) != columns(conn, "new", table):
-            print(f"{table}: columns differ")
-            differing.append(table)
+            result[table] = {"error": "columns differ"}
             continue
         kept = [c for c in columns(conn, "old", table) if c not in BUILD_TIME_COLUMNS]
         select = ", ".join(f'"{c}"' for c in kept)
@@ -46,9 +52,27 @@ def compare(old: str, new: str) -> int:
             f"except all select {select} from {b}.marts.{table})").fetchone()[0]
             for a, b in (("old", "new"), ("new", "old"))]
         rows = conn.execute(f"select count(*) from old.marts.{table}").fetchone()[0]
-        print(f"{table}: {rows} rows, old-new {counts[0]}, new-old {counts[1]}")
-        if any(counts):
-            differing.append(table)
+        result[table] = {"rows": rows, "old_minus_new": counts[0], "new_minus_old": counts[1]}
+    conn.close()
+    return result
+
+
+def differing_rows(result: dict[str, dict]) -> int:
+    """Rows in one warehouse and not the other, over every table (a table in error counts 1)."""
+    return sum(t.get("old_minus_new", 0) + t.get("new_minus_old", 0) + ("error" in t)
+               for t in result.values())
+
+
+def compare(old: str, new: str) -> int:
+    result = compare_tables(old, new)
+    for table, outcome in result.items():
+        if "error" in outcome:
+            print(f"{table}: {outcome['error']}")
+        else:
+            print(f"{table}: {outcome['rows']} rows, old-new {outcome['old_minus_new']}, "
+                  f"new-old {outcome['new_minus_old']}")
+    differing = [t for t, o in result.items()
+                 if "error" in o or o["old_minus_new"] or o["new_minus_old"]]
     print("identical" if not differing else f"{len(differing)} table(s) differ")
     return 1 if differing else 0
 

@@ -12,7 +12,11 @@
 3. full: `cdp build` from an empty warehouse over those days (a subprocess, as a user runs it).
 4. incremental: the held-back day is added and `cdp build` runs again.
 5. nothing new: `cdp build` once more, with no new or changed dump (it must skip dbt).
-6. identity: `bench/bench_identity.py --links N` (resolution alone on N distinct links).
+6. exactness: `cdp build` of every day at once into a second warehouse (a full rebuild), and
+   every mart compared row for row with the warehouse built day by day above
+   (bench/compare_marts.py; the two audience tables that record each build are left out).
+   `--no-exactness` skips it (it costs a second full build).
+7. identity: `bench/bench_identity.py --links N` (resolution alone on N distinct links).
 
 Prints wall time, events/s, peak memory (RSS summed over the process tree, sampled every
 0.2 s) and the ratios full/floor and incremental/full; splits each build's wall time into
@@ -43,6 +47,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from compare_marts import RECORDS_OF_BUILDS, compare_tables, differing_rows
 from stages import find_run_results, split_build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,6 +242,8 @@ def main() -> None:
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                         help="spark: load and build on a local Spark session (needs the "
                         "spark extra) and measure the per-day load cost")
+    parser.add_argument("--no-exactness", action="store_true",
+                        help="skip the full rebuild compared with the day-by-day warehouse")
     args = parser.parse_args()
 
     commit = git_commit()  # the code measured, before a long run gives time to change it
@@ -279,6 +286,7 @@ def main() -> None:
     nothing_new["skipped_dbt"] = not json.loads(nothing_summary.read_text())["ran"]
     print(f"  {nothing_new['seconds']} s, peak {nothing_new['peak_rss_mb']} MB, "
           f"dbt skipped: {nothing_new['skipped_dbt']}")
+    exactness = None if args.no_exactness else rebuild_and_compare(cdp, env, work, warehouse)
     links = args.identity_links or args.events
     print(f"identity resolution alone on {links:,} links ...")
     identity_json = work / "identity.json"
@@ -301,6 +309,8 @@ def main() -> None:
         "nothing_new": kept(nothing_new),
         "identity": kept(identity),
     }
+    if exactness is not None:
+        result["exactness"] = exactness
     result["ratios"] = {
         "full_over_floor": round(full["seconds"] / floor_result["seconds"], 2),
         "incremental_over_full": round(incremental["seconds"] / full["seconds"], 3),
@@ -313,6 +323,29 @@ def main() -> None:
     print(json.dumps({k: result[k] for k in ("floor", "ratios")}, indent=2))
     print(f"saved {path.relative_to(ROOT)}; README and docs tables: uv run python "
           "bench/report.py")
+
+
+def rebuild_and_compare(cdp: list[str], env: dict[str, str], work: Path,
+                        warehouse: Path) -> dict:
+    """Build every day at once into a second warehouse (same dumps, same privacy salt: the
+    salt file sits in the same folder) and compare its marts with `warehouse`'s."""
+    print("full rebuild of every day, compared with the day-by-day warehouse ...")
+    rebuilt = work / "rebuild.duckdb"
+    rebuild_env = {**env, "CDP_WAREHOUSE": str(rebuilt),
+                   "CDP_PUBLISH": str(work / "rebuild" / "analytics.duckdb"),
+                   "CDP_EXPORT_DIR": str(work / "rebuild" / "exports")}
+    build = run_measured(cdp, rebuild_env)
+    tables = compare_tables(str(warehouse), str(rebuilt), skip=RECORDS_OF_BUILDS)
+    exactness = {
+        "rebuild_seconds": build["seconds"],
+        "tables": len(tables),
+        "differing_rows": differing_rows(tables),
+        "left_out": sorted(RECORDS_OF_BUILDS),
+        "by_table": tables,
+    }
+    print(f"  rebuild {build['seconds']} s; {exactness['tables']} marts compared, "
+          f"{exactness['differing_rows']} differing rows")
+    return exactness
 
 
 def run_spark(args: argparse.Namespace, cache: Path, new_day: str, commit: str) -> None:

@@ -110,7 +110,22 @@ def test_the_readme_summary_has_one_row_per_profile_against_the_targets() -> Non
             line.startswith("| light")]
     assert [row.split(",")[0] for row in rows] == ["| standard", "| light"]
     assert "| 100.0 s | 700.0 s = 7.0× floor (target ≤ 3×) | 280.0 s = 40.0 % of full (≤ 8 %) " \
-        "| – (≤ 15 s) | 2.9 GiB (≤ 3.0 GiB) | `bench/results/b.json` |" in rows[0]
+        "| – (≤ 15 s) | – (not measured) | 2.9 GiB (≤ 3.0 GiB) | `bench/results/b.json` |" \
+        in rows[0]
+
+
+def test_the_exactness_comparison_and_next_day_identity_are_reported_against_their_targets():
+    exact = {"rebuild_seconds": 650.0, "tables": 14, "differing_rows": 3,
+             "left_out": ["audience_sizes"], "by_table": {}}
+    measured = {**SAMPLE, "exactness": exact,
+                "incremental": {**SAMPLE["incremental"],
+                                "models": {"int_identity__resolution": 2.5}}}
+    summary = report.render_summary({"b.json": measured})
+    assert "| 3 differing rows in 14 marts (target 0) |" in summary
+    page = report.render({"b.json": measured})
+    assert "| 650.0 s | – | 0 differing rows | **no**: 3 rows |" in page
+    assert "(`int_identity__resolution` in the incremental build) | 2.5 s | – | ≤ 3 s | yes |" \
+        in page
 
 
 def test_only_the_section_between_the_markers_is_replaced() -> None:

@@ -35,3 +35,12 @@ def test_a_changed_or_duplicated_row_is_a_difference(tmp_path: Path, capsys) -> 
     new = warehouse(tmp_path / "new.duckdb", [("s1", 2), ("s2", 1), ("s2", 1)])
     assert compare_marts.main([old, new]) == 1
     assert "sessions: 2 rows, old-new 0, new-old 1" in capsys.readouterr().out
+
+
+def test_differing_rows_counts_both_ways_and_skipped_tables_are_left_out(tmp_path: Path) -> None:
+    old = warehouse(tmp_path / "old.duckdb", [("s1", 2), ("s2", 1)])
+    new = warehouse(tmp_path / "new.duckdb", [("s1", 3), ("s2", 1), ("s2", 1)])
+    tables = compare_marts.compare_tables(old, new)
+    assert tables == {"sessions": {"rows": 2, "old_minus_new": 1, "new_minus_old": 2}}
+    assert compare_marts.differing_rows(tables) == 3
+    assert compare_marts.compare_tables(old, new, skip={"sessions"}) == {}
