@@ -21,17 +21,22 @@
         {{- return(plan) -}}
     {%- endif -%}
     {%- set resolution = ref('int_identity__resolution') -%}
-    {%- set state = none -%}
     {#- a unit test's ref is a fixture, not a relation: no state -#}
-    {%- if (var('identity_resolver') | trim | lower) == 'python'
-        and resolution.database is not none and resolution.schema is not none
-        and resolution.identifier is not none -%}
-        {%- set state = adapter.get_relation(database=resolution.database,
-            schema=resolution.schema, identifier=resolution.identifier ~ '__state') -%}
-    {%- endif -%}
-    {%- if state is none -%}
+    {%- if (var('identity_resolver') | trim | lower) != 'python'
+        or resolution.schema is none or resolution.identifier is none -%}
         {{- return(plan) -}}
     {%- endif -%}
+    {#- looked up in the catalog, not dbt's relation cache: the resolution may have created the
+        state table earlier in this very invocation (the first build) -#}
+    {%- set found = run_query(
+        "select count(*) from information_schema.tables where table_schema = '"
+        ~ resolution.schema ~ "' and table_name = '" ~ resolution.identifier ~ "__state'"
+    ).rows[0][0] -%}
+    {%- if found == 0 -%}
+        {{- return(plan) -}}
+    {%- endif -%}
+    {%- set state = api.Relation.create(database=resolution.database,
+        schema=resolution.schema, identifier=resolution.identifier ~ '__state') -%}
     {%- set stamps = run_query(
         "select cast(resolved_at as " ~ dbt.type_string() ~ "), cast(full_resolved_at as "
         ~ dbt.type_string() ~ ") from " ~ state

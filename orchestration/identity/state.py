@@ -54,8 +54,8 @@ def rules_fingerprint(max_user_ids_per_customer: int, junk_values: Iterable[str]
 
 def last_run(conn: duckdb.DuckDBPyConnection, tables: StateTables) -> dict[str, Any]:
     """The state row of the last run (mode, reason, counts, watermarks); {} when there is
-    none or the components or changes table is missing. Looks the tables up first: a failed statement
-    would abort the caller's transaction."""
+    none or the components or changes table is missing. Looks the tables up first: a failed
+    statement would abort the caller's transaction."""
     names = {tables.state, tables.components, tables.changes}
     found = conn.execute("""
         select '"' || schema_name || '"."' || table_name || '"' from duckdb_tables()

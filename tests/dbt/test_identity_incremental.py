@@ -201,6 +201,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         daily = DbtProject(root / "daily" / "warehouse.duckdb", root / "daily")
         daily.warehouse.parent.mkdir(parents=True)
         prepare(daily.warehouse)
+        out["assigned"] = {}
         for index, day in enumerate(DAYS):
             if day == DAYS[3]:
                 # the day-2 dump is corrected without lost-3 and reloaded
@@ -212,6 +213,12 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             load_days(daily.warehouse, raw, [day])
             daily.build(select=[], extra=MODELS_ONLY if index < len(DAYS) - 1 else ())
             out["states"][day] = state(daily.warehouse)
+            out["assigned"][day] = query(daily.warehouse, """
+                select count(*) as rows, count(distinct assigned_at) as runs,
+                    count(*) filter (where assigned_at = (select max(assigned_at)
+                        from intermediate.int_identity__message_customers)) as rewritten
+                from intermediate.int_identity__message_customers
+            """).iloc[0].to_dict()
         out["daily"] = tables(daily.warehouse)
         # nothing new: nothing is resolved again
         daily.build(select=IDENTITY_ONLY, extra=MODELS_ONLY)
@@ -250,6 +257,17 @@ def test_each_day_resolves_only_the_components_it_touches(builds: dict[str, Any]
         assert 0 < states[day]["messages_resolved"] < total, day
     assert builds["rerun"]["mode"] == "incremental"
     assert builds["rerun"]["messages_resolved"] == 0
+
+
+def test_each_day_assigns_only_some_owners_again(builds: dict[str, Any]) -> None:
+    """The owners are incremental too: after the first day a build rewrites only part of
+    int_identity__message_customers (the new day's messages and those carrying an identifier
+    whose graph row changed)."""
+    assigned = builds["assigned"]
+    assert assigned[DAYS[0]]["runs"] == 1
+    for day in DAYS[1:]:
+        assert 0 < assigned[day]["rewritten"] < assigned[day]["rows"], (day, assigned[day])
+        assert assigned[day]["runs"] > 1, day
 
 
 def customer_of(graph: pd.DataFrame, identifier_type: str, value: str) -> str:
