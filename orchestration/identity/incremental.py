@@ -16,7 +16,13 @@ State, beside the model's table (``<model>__components``, ``<model>__state``):
   (``first_received_date``, ``last_received_date``);
 * state: one row: the rules fingerprint (:mod:`orchestration.identity.state`), the input
   rows and the loads already resolved (``identified_through``, ``loaded_through``), when it
-  ran (``resolved_at``) and what it did (``mode``, ``reason``, counts).
+  ran (``resolved_at``, the stamp of the run's changes) and when it last resolved everything
+  (``full_resolved_at``), and what it did (``mode``, ``reason``, counts);
+* changes: one row per identifier whose node row an incremental run changed (new, another
+  ``customer_id``, or gone), with the ``resolved_at`` of the last run that changed it
+  (``changed_at``). A full run empties it: everything changed (``full_resolved_at``).
+  int_identity__message_customers reassigns only the messages carrying an identifier changed
+  since its own last run.
 
 A raw component is touched by the input rows written since the last run (their identifiers:
 new messages, messages of reloaded days, re-typed alias messages), by a received day loaded
@@ -83,6 +89,9 @@ class _Run:
 
     def __post_init__(self) -> None:
         self.started = time.perf_counter()
+        # the stamp of this run's changes and state row (DuckDB's clock, like resolved_at)
+        self.resolved_at = self._scalar("select now()::timestamp")
+        self.full_resolved_at = self.resolved_at
 
     def _scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         row = self.conn.execute(sql, params or {}).fetchone()
@@ -95,11 +104,14 @@ class _Run:
             return "no state"
         if state.get("rules_fingerprint") != self.fingerprint:
             return "rules changed"
+        if state.get("full_resolved_at") is None:
+            return "state without full_resolved_at"
         nodes = self._scalar(f"select count(*) from {self.tables.model} "
                              "where record_type = 'node'")
         if nodes != self._scalar(f"select count(*) from {self.tables.components}"):
             return "state out of step with the model's rows"
         self.state = state
+        self.full_resolved_at = state["full_resolved_at"]
         return None
 
     def full(self, reason: str, *, clear: bool) -> duckdb.DuckDBPyRelation:
@@ -113,6 +125,12 @@ class _Run:
         self._new_components(self.source)
         self.conn.execute(f"create or replace table {self.tables.components} as "
                           f"select * from {_TMP}new_components")
+        # everything changed (full_resolved_at): no change rows needed
+        self.conn.execute(f"""
+            create or replace table {self.tables.changes} (
+                identifier_type varchar, identifier_value varchar, changed_at timestamp
+            )
+        """)
         counts = self._counts(self.source)
         self._write_state("full", reason, counts)
         return self.conn.sql(f"select {', '.join(OUTPUT_COLUMNS)} from {_TMP}output")
@@ -130,6 +148,7 @@ class _Run:
         self.conn.execute(f"create or replace temp table {_TMP}output as "
                           f"select * from {_TMP}output_view")
         self.conn.unregister(f"{_TMP}output_view")
+        self._record_changes()
         # the old rows of every touched identifier: nodes, and conflicts setting one aside
         self.conn.execute(f"""
             delete from {self.tables.model} as t using {_TMP}nodes as n
@@ -148,6 +167,51 @@ class _Run:
                           f"select * from {_TMP}new_components")
         self._write_state("incremental", "", self._counts(f"{_TMP}input"))
         return self.conn.sql(f"select {', '.join(OUTPUT_COLUMNS)} from {_TMP}output")
+
+    def _record_changes(self) -> None:
+        """Stamp the touched identifiers whose node row changes: new, another customer_id, or
+        gone (before the old rows are deleted). One row per identifier, the latest stamp."""
+        self.conn.execute(f"""
+            create or replace temp table {_TMP}changed as
+            with
+
+            old as (
+
+                select m.identifier_type, m.identifier_value, m.customer_id
+                from {self.tables.model} as m
+                semi join {_TMP}nodes as n
+                    on m.identifier_type = n.identifier_type
+                    and m.identifier_value = n.identifier_value
+                where m.record_type = 'node'
+
+            ),
+
+            new as (
+
+                select identifier_type, identifier_value, customer_id
+                from {_TMP}output
+                where record_type = 'node'
+
+            )
+
+            select
+                coalesce(old.identifier_type, new.identifier_type) as identifier_type,
+                coalesce(old.identifier_value, new.identifier_value) as identifier_value
+            from old
+            full outer join new
+                on old.identifier_type = new.identifier_type
+                and old.identifier_value = new.identifier_value
+            where old.customer_id is distinct from new.customer_id
+        """)
+        self.conn.execute(f"""
+            delete from {self.tables.changes} as c using {_TMP}changed as x
+            where c.identifier_type = x.identifier_type
+                and c.identifier_value = x.identifier_value
+        """)
+        self.conn.execute(f"""
+            insert into {self.tables.changes}
+            select identifier_type, identifier_value, $stamp from {_TMP}changed
+        """, {"stamp": self.resolved_at})
 
     def _touched(self) -> None:
         """Temp tables: the rows written since the last run, the received days loaded or
@@ -345,8 +409,10 @@ class _Run:
                 $identifiers::bigint as identifiers_resolved,
                 $messages::bigint as messages_resolved,
                 $seconds::double as seconds,
-                now()::timestamp as resolved_at
+                $resolved_at::timestamp as resolved_at,
+                $full_resolved_at::timestamp as full_resolved_at
         """, {
+            "resolved_at": self.resolved_at, "full_resolved_at": self.full_resolved_at,
             "fingerprint": self.fingerprint, "max_user_ids": self.max_user_ids, "mode": mode,
             "reason": reason, "components": counts["components_resolved"],
             "identifiers": counts["identifiers_resolved"],

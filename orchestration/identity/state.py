@@ -21,18 +21,19 @@ RULE_SOURCES = ("resolver.py", "rules.py", "warehouse.py", "incremental.py", "st
 
 @dataclass(frozen=True)
 class StateTables:
-    """The model's table and the two state tables beside it (quoted names)."""
+    """The model's table and the three state tables beside it (quoted names)."""
 
     model: str
     components: str
     state: str
+    changes: str
 
     @classmethod
     def beside(cls, schema: str, identifier: str) -> StateTables:
         def name(suffix: str) -> str:
             return f'"{schema}"."{identifier}{suffix}"'
 
-        return cls(name(""), name("__components"), name("__state"))
+        return cls(name(""), name("__components"), name("__state"), name("__changes"))
 
 
 def rules_fingerprint(max_user_ids_per_customer: int, junk_values: Iterable[str],
@@ -53,9 +54,9 @@ def rules_fingerprint(max_user_ids_per_customer: int, junk_values: Iterable[str]
 
 def last_run(conn: duckdb.DuckDBPyConnection, tables: StateTables) -> dict[str, Any]:
     """The state row of the last run (mode, reason, counts, watermarks); {} when there is
-    none or the components table is missing. Looks the tables up first: a failed statement
-    would abort the caller's transaction."""
-    names = {tables.state, tables.components}
+    none or the components or changes table is missing. Looks the tables up first: a failed
+    statement would abort the caller's transaction."""
+    names = {tables.state, tables.components, tables.changes}
     found = conn.execute("""
         select '"' || schema_name || '"."' || table_name || '"' from duckdb_tables()
         where database_name = current_database()

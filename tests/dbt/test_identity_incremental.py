@@ -8,8 +8,11 @@ delivered on a later day (the message moves to that day and its first day is rel
 login on a later day merging an old anonymous device into a known user, a merge-protection
 conflict that only a later day creates, an alias whose previousId becomes a user id two days
 later (its type changes), a reloaded day that lost the only message linking two identifiers,
-and an erasure (cdp forget) carried out between two days (which also erases a message of
-another visitor whose identifiers all stay). Another warehouse loads the final
+an erasure (cdp forget) carried out between two days (which also erases a message of
+another visitor whose identifiers all stay), a message refusing analytics consent whose user id
+enters the graph on a later day (it gets an owner, or changes owner by preference), and one
+whose only identifier leaves the graph when the reloaded day loses its only linking message
+(it loses its owner). Another warehouse loads the final
 dumps at once, carries out the same erasure and rebuilds with --full-refresh. Every mart and
 the identity intermediates must be equal row for row, and the incremental runs must have
 resolved only part of the graph.
@@ -47,7 +50,7 @@ MODELS_ONLY = ["--exclude-resource-type", "test", "unit_test"]
 # written per build, not derived from the data: the incremental watermarks, the build time
 # and what depends on it, and the audience history (one row per build that saw a change)
 BUILD_COLUMNS = ["loaded_at", "identified_at", "sessionized_at", "days_since_last_seen",
-                 "entered_at"]
+                 "entered_at", "assigned_at", "resolved_through"]
 BUILD_TABLES = {"marts.audience_membership_history", "marts.audience_sizes"}
 COMPARED_INTERMEDIATES = [
     "intermediate.int_identity__message_identifiers",
@@ -75,6 +78,7 @@ def alias(mid: str, at: dt.datetime, previous_id: str, user_id: str) -> dict:
 
 
 LOST_ON_RELOAD = "lost-3"
+GONE_ON_RELOAD = "gone-link"
 
 
 def dumps() -> dict[str, list[dict]]:
@@ -96,6 +100,13 @@ def dumps() -> dict[str, list[dict]]:
             page("lost-1", t(1, 15), anonymous_id="lost-a"),
             page("lost-2", t(1, 16), user_id="lost-u"),
             moved,
+            # refusing analytics consent: they link nothing, but their identifiers find owners
+            page("refuse-1", t(1, 18), anonymous_id="refuse-a", user_id="refuse-u",
+                 analytics_consent=False),  # no owner until refuse-u logs in on day 4
+            page("pref-1", t(1, 19), anonymous_id="pref-a", user_id="pref-u",
+                 analytics_consent=False),  # pref-a's, until pref-u (preferred) is known
+            page("pref-0", t(1, 20), anonymous_id="pref-a"),
+            page("gone-1", t(1, 21), anonymous_id="gone-a", analytics_consent=False),
         ],
         DAYS[1]: [
             # received on day 2, happened 20 days before: late-a's first sighting, the anchor
@@ -110,6 +121,8 @@ def dumps() -> dict[str, list[dict]]:
             dict(page("odd-2", t(2, 12), anonymous_id="odd-a"), previousId="erase-a"),
             # the only link between lost-a and lost-u; gone when day 2 is reloaded
             identify(LOST_ON_RELOAD, t(2, 11), anonymous_id="lost-a", user_id="lost-u"),
+            # gone-a's only linking message (gone-1 has an owner until day 2 is reloaded)
+            page(GONE_ON_RELOAD, t(2, 13), anonymous_id="gone-a"),
         ],
         DAYS[2]: [
             dict(known, receivedAt="2026-06-03T07:00:00.000Z"),  # re-sent: a duplicate
@@ -125,6 +138,8 @@ def dumps() -> dict[str, list[dict]]:
         DAYS[3]: [
             page("pv-1", t(4, 9), user_id="pv"),  # pv is a user id now: alias-1 is retyped
             page("dev-2", t(4, 10), anonymous_id="dev"),
+            identify("refuse-login", t(4, 11), user_id="refuse-u"),
+            identify("pref-login", t(4, 12), anonymous_id="pref-b", user_id="pref-u"),
         ],
         DAYS[4]: [
             page("known-2", t(5, 9), anonymous_id="known-a", user_id="known-u"),
@@ -186,17 +201,24 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         daily = DbtProject(root / "daily" / "warehouse.duckdb", root / "daily")
         daily.warehouse.parent.mkdir(parents=True)
         prepare(daily.warehouse)
+        out["assigned"] = {}
         for index, day in enumerate(DAYS):
             if day == DAYS[3]:
                 # the day-2 dump is corrected without lost-3 and reloaded
-                write_dump(raw, DAYS[1], [m for m in by_day[DAYS[1]]
-                                          if m["messageId"] != LOST_ON_RELOAD])
+                write_dump(raw, DAYS[1], [m for m in by_day[DAYS[1]] if m["messageId"]
+                                          not in (LOST_ON_RELOAD, GONE_ON_RELOAD)])
                 load_days(daily.warehouse, raw, [DAYS[1]])
             if day == DAYS[4]:
                 erase(daily.warehouse, "erase-u")
             load_days(daily.warehouse, raw, [day])
             daily.build(select=[], extra=MODELS_ONLY if index < len(DAYS) - 1 else ())
             out["states"][day] = state(daily.warehouse)
+            out["assigned"][day] = query(daily.warehouse, """
+                select count(*) as rows, count(distinct assigned_at) as runs,
+                    count(*) filter (where assigned_at = (select max(assigned_at)
+                        from intermediate.int_identity__message_customers)) as rewritten
+                from intermediate.int_identity__message_customers
+            """).iloc[0].to_dict()
         out["daily"] = tables(daily.warehouse)
         # nothing new: nothing is resolved again
         daily.build(select=IDENTITY_ONLY, extra=MODELS_ONLY)
@@ -237,6 +259,17 @@ def test_each_day_resolves_only_the_components_it_touches(builds: dict[str, Any]
     assert builds["rerun"]["messages_resolved"] == 0
 
 
+def test_each_day_assigns_only_some_owners_again(builds: dict[str, Any]) -> None:
+    """The owners are incremental too: after the first day a build rewrites only part of
+    int_identity__message_customers (the new day's messages and those carrying an identifier
+    whose graph row changed)."""
+    assigned = builds["assigned"]
+    assert assigned[DAYS[0]]["runs"] == 1
+    for day in DAYS[1:]:
+        assert 0 < assigned[day]["rewritten"] < assigned[day]["rows"], (day, assigned[day])
+        assert assigned[day]["runs"] > 1, day
+
+
 def customer_of(graph: pd.DataFrame, identifier_type: str, value: str) -> str:
     row = graph[(graph.identifier_type == identifier_type) & (graph.identifier_value == value)]
     assert len(row) == 1, (identifier_type, value)
@@ -269,6 +302,16 @@ def test_the_cases_happened(builds: dict[str, Any]) -> None:
     assert "user_id" in set(graph[graph.identifier_value == "stay-u"].identifier_type)
     odd = graph[graph.identifier_value == "odd-a"].iloc[0]
     assert (odd.messages, odd.last_seen_at) == (1, pd.Timestamp(t(1, 8)).tz_localize(None))
+    # the refusing messages: owned by the user ids that entered the graph later; gone-1's
+    # only identifier left the graph with the reloaded day's message
+    owners = builds["full"]["intermediate.int_identity__message_customers"]
+    owner = dict(zip(owners.message_id, zip(owners.customer_id, owners.resolved_by,
+                                            strict=True), strict=True))
+    assert owner["refuse-1"] == (customer_of(graph, "user_id", "refuse-u"), "user_id")
+    assert owner["pref-1"] == (customer_of(graph, "user_id", "pref-u"), "user_id")
+    assert customer_of(graph, "user_id", "pref-u") != customer_of(graph, "anonymous_id", "pref-a")
+    assert "gone-1" not in owner
+    assert "gone-a" not in set(graph.identifier_value)
 
 
 def test_a_changed_user_id_limit_resolves_everything_again(builds: dict[str, Any]) -> None:

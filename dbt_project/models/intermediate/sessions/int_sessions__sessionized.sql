@@ -24,7 +24,15 @@
 
     Keys reprocessed: those with events in the run's received days, those this table holds
     events of from those days (a reloaded day may have lost messages), and those with an event
-    whose owner is not the one stored here (the identity graph changed). Rows written by a run
+    whose owner is not the one stored here (the identity graph changed). For the last, only the
+    owners int_identity__message_customers assigned (assigned_at) since this model's newest
+    sessionized_at are compared: an owner assigned before was seen by that run or an earlier
+    one. A row that model deletes without rewriting it is the message's own doing (gone from a
+    reloaded day: its day is reprocessed here; erased: the post-hook) or that of a message none
+    of whose identifiers links (refusing analytics consent: not sessionized; its identifiers
+    all junk: every identifier linked is in the graph); a changed junk list rewrites every
+    owner (a full resolution), and when every owner was assigned since the last run, all of
+    them are compared (cdp.owners_assigned_since_last_run). Rows written by a run
     carry its start time (sessionized_at): int_sessions__aggregated rolls up the keys written
     since its own last run. The post-hook removes rows whose message is no longer usable (gone
     from a reloaded day, or erased from int_sessions__events_unioned). -#}
@@ -39,6 +47,7 @@
 }}
 
 {%- set timeout_minutes = var('session_timeout_minutes') | int %}
+{%- set owners_since = cdp.owners_assigned_since_last_run() %}
 {%- set cap_microseconds = (var('max_session_hours') | int) * 3600 * 1000000 %}
 
 with
@@ -77,7 +86,16 @@ keys_to_reprocess as (
     union
     select sessionized.session_key
     from {{ this }} as sessionized
+    {%- if owners_since is none %}
     left join owners
+    {%- else %}
+    -- only the owners assigned since this model's last run can differ from the stored ones
+    inner join (
+        select message_id, customer_id
+        from {{ ref('int_identity__message_customers') }}
+        where assigned_at > cast('{{ owners_since }}' as {{ dbt.type_timestamp() }})
+    ) as owners
+    {%- endif %}
         on sessionized.message_id = owners.message_id
     where sessionized.customer_id is distinct from owners.customer_id
 
