@@ -2,8 +2,9 @@
     all history again: the orchestration names those days in the environment variable
     CDP_TEST_DAYS (comma-separated 'YYYY-MM-DD'; orchestration/settings.py `scope_dbt_tests`),
     and every generic test on a model or source with a `received_date` column then reads only
-    those days' rows. Tests on the other models (the marts and roll-ups, rebuilt whole), the
-    singular tests, and the tests tagged `whole_table` (the grain of raw.events, which keeps
+    those days' rows, as do the singular tests that filter with `cdp.tested_rows()`. Tests on
+    the other models (the marts and roll-ups, rebuilt whole), the other singular tests, and the
+    tests tagged `whole_table` (the grain of raw.events, which keeps
     every later day's rows unique) test everything. Unset (a full refresh, `cdp build
     --full-tests`, the weekly full-test job, a plain `dbt build`): every test reads every row.
 
@@ -20,13 +21,25 @@
     {%- endif -%}
     {%- if days and 'whole_table' not in (config.get('tags') or [])
             and cdp.has_column(relation, 'received_date') -%}
-        {%- do filters.append(cdp.date_in('received_date', days)) -%}
+        {%- do filters.append(cdp.tested_rows()) -%}
     {%- endif -%}
     {%- if filters -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ filters | join(' and ')
             ~ ') dbt_subquery') -%}
     {%- endif -%}
     {%- do return(relation) -%}
+{%- endmacro %}
+
+{#- A singular test's filter on its rows' received day: the scoped days, else every row. The
+    singular tests whose rows have received days use it (identity convergence, every usable
+    event sessionized); the others compare whole marts. -#}
+{% macro tested_rows(column='received_date') -%}
+    {%- set days = cdp.test_days() -%}
+    {%- if days -%}
+    {{ cdp.date_in(column, days) }}
+    {%- else -%}
+    (1 = 1)
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The received days the tests of this invocation are scoped to; [] means every row. -#}

@@ -7,7 +7,11 @@
 {{ config(meta={'dagster': {'ref': {'name': 'identity_graph'}}}) }}
 with
 
-identifiers as (select * from {{ ref('int_identity__message_identifiers') }}),
+-- a nightly build checks the messages of the days it loaded (cdp.tested_rows)
+identifiers as (
+    select * from {{ ref('int_identity__message_identifiers') }}
+    where {{ cdp.tested_rows('received_date') }}
+),
 
 graph as (select * from {{ ref('identity_graph') }}),
 

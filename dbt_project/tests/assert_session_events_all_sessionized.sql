@@ -11,6 +11,8 @@ usable_events as (
     from {{ ref('int_sessions__events_unioned') }}
     where session_key is not null
         and not is_excluded_by_consent
+        -- a nightly build checks the days it loaded (cdp.tested_rows)
+        and {{ cdp.tested_rows('received_date') }}
 
 ),
 
@@ -18,6 +20,7 @@ sessionized_events as (
 
     select message_id, count(*) as copies
     from {{ ref('int_sessions__sessionized') }}
+    where {{ cdp.tested_rows('received_date') }}
     group by message_id
 
 )

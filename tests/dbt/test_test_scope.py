@@ -94,3 +94,13 @@ def test_scope_dbt_tests_sets_and_clears_the_variable(monkeypatch):
     assert os.environ[settings.TEST_DAYS_ENV] == "2024-05-01,2024-05-02"
     settings.scope_dbt_tests([])
     assert settings.TEST_DAYS_ENV not in os.environ
+
+
+@pytest.mark.parametrize("tested_days", [[DAYS[1]]], indirect=True)
+@pytest.mark.parametrize("singular", [
+    "assert_identity_fully_converged", "assert_session_events_all_sessionized",
+])
+def test_singular_tests_over_received_days_read_the_scoped_days(project, tested_days, singular):
+    project.run("compile", select=[singular])
+    compiled = next((project.work_dir / "target" / "compiled").rglob(f"{singular}.sql"))
+    assert f"received_date in (cast('{DAYS[1]}' as date))" in compiled.read_text()
