@@ -89,22 +89,24 @@
 {%- endmacro %}
 
 {#- Post-hook of those models: delete the rows whose `column` value no longer appears in
-    `relation` (where `condition` holds). Nothing to do where the model is rebuilt whole. -#}
-{% macro delete_rows_not_in(column, relation, condition='1 = 1') -%}
-    {{ return(adapter.dispatch('delete_rows_not_in', 'cdp')(column, relation, condition)) }}
+    `relation` (as its `relation_column`, by default the same name; where `condition` holds).
+    Nothing to do where the model is rebuilt whole. -#}
+{% macro delete_rows_not_in(column, relation, condition='1 = 1', relation_column=none) -%}
+    {{ return(adapter.dispatch('delete_rows_not_in', 'cdp')(
+        column, relation, condition, relation_column or column)) }}
 {%- endmacro %}
 
-{% macro default__delete_rows_not_in(column, relation, condition) -%}
+{% macro default__delete_rows_not_in(column, relation, condition, relation_column) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where {{ column }} not in (
-        select {{ column }} from {{ relation }}
+        select {{ relation_column }} from {{ relation }}
         where {{ condition }}
     )
     {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__delete_rows_not_in(column, relation, condition) -%}
+{% macro spark__delete_rows_not_in(column, relation, condition, relation_column) -%}
 {%- endmacro %}
 
 {#- A CTE read several times but cheap to compute (a projection of a table): `not materialized`

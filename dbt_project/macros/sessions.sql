@@ -48,6 +48,16 @@
         and {{ cdp.days_to_process('received_date') }}
 {%- endmacro %}
 
+{#- True for rows of int_sessions__sessionized written since this model's last run: its
+    `sessionized_at` is newer than the newest `stamp_column` this model holds (every row of a
+    session key is rewritten, with the run's time, when the key is re-sessionized). -#}
+{% macro sessionized_since_last_run(stamp_column='sessionized_at') -%}
+    sessionized_at > (
+        select coalesce(max({{ stamp_column }}), cast('1900-01-01 00:00:00' as timestamp))
+        from {{ this }}
+    )
+{%- endmacro %}
+
 {#- Host and path of a URL (lower-case host without "www.", no query or fragment), to match
     referrer-mapping entries such as "google.com/imgres" or "orange.fr/webmail". -#}
 {% macro url_host_and_path(url) -%}

@@ -28,10 +28,12 @@ from orchestration.ingest.duckdb_loader import load_day
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-# The models these tests build, their parents (staging, identity), and every test whose
-# parents are all built: tests of other marts (customer_360, ...) are not selected.
+# The models these tests build, their parents (staging, identity), the identity graph whose
+# customers they attribute events to, and every test whose parents are all built: tests of
+# other marts (customer_360, ...) are not selected.
 SESSIONS_SELECTION = [
     "+page_metrics_daily", "+screen_metrics_daily", "+sessions", "+page_views", "+screen_views",
+    "identity_graph",
 ]
 
 

@@ -2,6 +2,16 @@
     session's views, time on page, and its customer: the owner of the message in this build's
     identity graph (int_identity__message_customers, the rule every mart uses), which is the
     session's customer. App screens are in marts.screen_views, by the same definitions. -#}
+{{
+    config(
+        materialized=cdp.keyed_incremental_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='append_new_columns',
+        post_hook="{{ cdp.delete_rows_not_in('event_id', ref('int_sessions__sessionized'),
+            \"event_type = 'page'\", relation_column='message_id') }}",
+    )
+}}
 with
 
 page_events as (
@@ -14,9 +24,13 @@ page_events as (
         view_in_session,
         time_on_view_seconds,
         is_landing,
-        is_exit
+        is_exit,
+        sessionized_at
     from {{ ref('int_sessions__sessionized') }}
     where event_type = 'page'
+    {% if is_incremental() %}
+        and {{ cdp.sessionized_since_last_run('built_at') }}
+    {% endif %}
 
 ),
 
@@ -63,7 +77,10 @@ final as (
         -- booleans
         page_events.is_landing,
         page_events.is_exit,
-        page_attributes.is_clamped
+        page_attributes.is_clamped,
+
+        -- when the build last wrote the row (its session was last processed)
+        page_events.sessionized_at as built_at
 
     from page_events
     inner join page_attributes
@@ -87,5 +104,6 @@ select
     time_on_page_seconds,
     is_landing,
     is_exit,
-    is_clamped
+    is_clamped,
+    built_at
 from final

@@ -2,6 +2,16 @@
     counterpart of marts.page_views, by the same definitions (position among the session's
     views, time on screen, landing and exit), with the app and platform it was seen in. Its
     customer is the owner of the message (int_identity__message_customers), the session's. -#}
+{{
+    config(
+        materialized=cdp.keyed_incremental_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='append_new_columns',
+        post_hook="{{ cdp.delete_rows_not_in('event_id', ref('int_sessions__sessionized'),
+            \"event_type = 'screen'\", relation_column='message_id') }}",
+    )
+}}
 with
 
 screen_events as (
@@ -14,9 +24,13 @@ screen_events as (
         view_in_session,
         time_on_view_seconds,
         is_landing,
-        is_exit
+        is_exit,
+        sessionized_at
     from {{ ref('int_sessions__sessionized') }}
     where event_type = 'screen'
+    {% if is_incremental() %}
+        and {{ cdp.sessionized_since_last_run('built_at') }}
+    {% endif %}
 
 ),
 
@@ -67,7 +81,10 @@ final as (
         -- booleans
         screen_events.is_landing,
         screen_events.is_exit,
-        screen_attributes.is_clamped
+        screen_attributes.is_clamped,
+
+        -- when the build last wrote the row (its session was last processed)
+        screen_events.sessionized_at as built_at
 
     from screen_events
     inner join screen_attributes
@@ -93,5 +110,6 @@ select
     time_on_screen_seconds,
     is_landing,
     is_exit,
-    is_clamped
+    is_clamped,
+    built_at
 from final

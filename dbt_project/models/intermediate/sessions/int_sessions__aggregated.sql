@@ -39,10 +39,7 @@ session_events as (
     {% if is_incremental() %}
     where session_key in (
         select session_key from {{ ref('int_sessions__sessionized') }}
-        where sessionized_at > (
-            select coalesce(max(sessionized_at), cast('1900-01-01 00:00:00' as timestamp))
-            from {{ this }}
-        )
+        where {{ cdp.sessionized_since_last_run() }}
     )
     {% endif %}
 
