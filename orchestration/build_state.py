@@ -115,6 +115,22 @@ def up_to_date_since(
                       fingerprint)
 
 
+def why_test_every_row(
+    last: LastBuild | None, last_loaded_at: dt.datetime | None, fingerprint: str
+) -> str | None:
+    """Why a build over some days must still test every row, before it loads anything (None:
+    testing the rows of its days is enough). The models then rewrite more than those days:
+    after a change of project files, or after a run that loaded days and failed (its days are
+    caught up by this run's models but are not in this run's range)."""
+    if last is None:
+        return "no successful build recorded"
+    if last.project_fingerprint != fingerprint:
+        return "project files changed since the last build"
+    if last_loaded_at is not None and last_loaded_at > last.built_at:
+        return "days were loaded after the last successful build"
+    return None
+
+
 def nothing_to_do(since: dt.datetime) -> str:
     """What a build that skips dbt says."""
     return (

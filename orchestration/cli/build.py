@@ -12,10 +12,13 @@ import click
 
 from orchestration import settings
 from orchestration.build_state import (
+    last_build,
+    last_load,
     nothing_to_do,
     project_fingerprint,
     record_build,
     up_to_date_since,
+    why_test_every_row,
 )
 from orchestration.cli.common import CdpError, console, use_paths
 from orchestration.cli.progress import BuildOutput, log_path, print_summary
@@ -144,8 +147,13 @@ def run_build(raw: Path, warehouse: Path, *, full_refresh: bool, full_tests: boo
         return
     try:
         days, only_changed = plan_days(raw, warehouse, full_refresh)
+        reason = None if full_tests or not only_changed else _why_test_every_row(
+            warehouse, fingerprint)
     except WarehouseLockedError as exc:
         raise CdpError(str(exc)) from None
+    if reason:
+        console.print(f"{reason}: every dbt test reads every row")
+        full_tests = True
     console.print(
         f"building {warehouse} from {raw}: {len(found)} day folder(s), run over "
         f"{days[0]} .. {days[-1]}" + (" (new or changed folders only)" if only_changed else "")
@@ -200,6 +208,12 @@ def _up_to_date_since(raw: Path, warehouse: Path, fingerprint: str) -> dt.dateti
             )
     except WarehouseLockedError as exc:
         raise CdpError(str(exc)) from None
+
+
+def _why_test_every_row(warehouse: Path, fingerprint: str) -> str | None:
+    """build_state.why_test_every_row for the warehouse (read-only)."""
+    with connect(warehouse, read_only=True) as conn:
+        return why_test_every_row(last_build(conn), last_load(conn), fingerprint)
 
 
 def _quiet_library_loggers() -> None:

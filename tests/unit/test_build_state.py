@@ -17,6 +17,7 @@ from orchestration.build_state import (
     record_build,
     up_to_date,
     up_to_date_since,
+    why_test_every_row,
 )
 
 
@@ -88,3 +89,17 @@ def test_duckdb_warehouse_reads_its_last_load() -> None:
     conn.execute("create table raw.load_log as select now()::timestamp + interval 1 hour "
                  "as loaded_at")
     assert up_to_date_since(conn, [], 0, "fp") is None
+
+
+def test_a_build_tests_every_row_after_a_project_change_or_a_failed_run() -> None:
+    """Its models rewrite more than its days then: every row of a changed model, or the days
+    an earlier failed run loaded (caught up now, outside this run's range)."""
+    built = LastBuild(dt.datetime(2026, 3, 2, 3, 0), "fp")
+    before, after = dt.datetime(2026, 3, 2, 2, 0), dt.datetime(2026, 3, 2, 4, 0)
+    assert why_test_every_row(built, before, "fp") is None
+    assert why_test_every_row(built, None, "fp") is None
+    assert why_test_every_row(None, None, "fp") == "no successful build recorded"
+    assert why_test_every_row(built, before, "other") == (
+        "project files changed since the last build")
+    assert why_test_every_row(built, after, "fp") == (
+        "days were loaded after the last successful build")
