@@ -58,6 +58,50 @@
     )
 {%- endmacro %}
 
+{#- The view marts (page_views, screen_views) follow int_sessions__sessionized incrementally
+    but keep no build time in their rows, so two builds of the same data hold the same rows.
+    How far a view mart has followed it is kept beside the intermediate models (not
+    published): `<mart>__followed`, one row, the newest sessionized_at it has taken in. -#}
+{% macro followed_relation() -%}
+    {{ return(api.Relation.create(
+        database=this.database,
+        schema=ref('int_sessions__sessionized').schema,
+        identifier=this.identifier ~ '__followed',
+        type='table')) }}
+{%- endmacro %}
+
+{#- True for the rows of int_sessions__sessionized written since the view mart last followed it
+    (every row when it has no record yet). -#}
+{% macro sessionized_since_followed() -%}
+    {%- set target = cdp.followed_relation() -%}
+    {%- set followed = adapter.get_relation(
+        database=target.database, schema=target.schema, identifier=target.identifier)
+        if execute else none -%}
+    {%- if followed is none -%}
+    (1 = 1)
+    {%- else -%}
+    sessionized_at > (
+        select coalesce(max(followed_through), cast('1900-01-01 00:00:00' as timestamp))
+        from {{ followed }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook of the view marts: record how far they have followed (nothing on Spark, where
+    they are tables rebuilt whole). -#}
+{% macro record_followed() -%}
+    {{ return(adapter.dispatch('record_followed', 'cdp')()) }}
+{%- endmacro %}
+
+{% macro default__record_followed() -%}
+    create or replace table {{ cdp.followed_relation() }} as
+    select max(sessionized_at) as followed_through
+    from {{ ref('int_sessions__sessionized') }}
+{%- endmacro %}
+
+{% macro spark__record_followed() -%}
+{%- endmacro %}
+
 {#- Host and path of a URL (lower-case host without "www.", no query or fragment), to match
     referrer-mapping entries such as "google.com/imgres" or "orange.fr/webmail". -#}
 {% macro url_host_and_path(url) -%}

@@ -50,7 +50,7 @@ MODELS_ONLY = ["--exclude-resource-type", "test", "unit_test"]
 # written per build, not derived from the data: the incremental watermarks, the build time
 # and what depends on it, and the audience history (one row per build that saw a change)
 BUILD_COLUMNS = ["loaded_at", "identified_at", "sessionized_at", "days_since_last_seen",
-                 "entered_at", "assigned_at", "resolved_through", "built_at"]
+                 "entered_at", "assigned_at", "resolved_through"]
 BUILD_TABLES = {"marts.audience_membership_history", "marts.audience_sizes"}
 COMPARED_INTERMEDIATES = [
     "intermediate.int_identity__message_identifiers",

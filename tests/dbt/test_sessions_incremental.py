@@ -202,11 +202,11 @@ MART_KEYS = {
 
 def table(warehouse: Path, name: str) -> pd.DataFrame:
     """The relation's rows in key order; `loaded_at` (when a day was loaded) and
-    `sessionized_at` / `built_at` (when the row was written), the incremental watermarks, differ
-    between two warehouses by construction and are left out."""
+    `sessionized_at` (when the row was written), the incremental watermarks, differ between two
+    warehouses by construction and are left out."""
     keys = ", ".join(MART_KEYS[name])
     frame = query(warehouse, f"select * from {name} order by {keys}").reset_index(drop=True)
-    return frame.drop(columns=["loaded_at", "sessionized_at", "built_at"], errors="ignore")
+    return frame.drop(columns=["loaded_at", "sessionized_at"], errors="ignore")
 
 
 @pytest.fixture(scope="module")

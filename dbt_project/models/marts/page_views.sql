@@ -8,8 +8,11 @@
         incremental_strategy='delete+insert',
         unique_key='event_id',
         on_schema_change='append_new_columns',
-        post_hook="{{ cdp.delete_rows_not_in('event_id', ref('int_sessions__sessionized'),
-            \"event_type = 'page'\", relation_column='message_id') }}",
+        post_hook=[
+            "{{ cdp.delete_rows_not_in('event_id', ref('int_sessions__sessionized'),
+                \"event_type = 'page'\", relation_column='message_id') }}",
+            "{{ cdp.record_followed() }}",
+        ],
     )
 }}
 with
@@ -24,12 +27,11 @@ page_events as (
         view_in_session,
         time_on_view_seconds,
         is_landing,
-        is_exit,
-        sessionized_at
+        is_exit
     from {{ ref('int_sessions__sessionized') }}
     where event_type = 'page'
     {% if is_incremental() %}
-        and {{ cdp.sessionized_since_last_run('built_at') }}
+        and {{ cdp.sessionized_since_followed() }}
     {% endif %}
 
 ),
@@ -77,10 +79,7 @@ final as (
         -- booleans
         page_events.is_landing,
         page_events.is_exit,
-        page_attributes.is_clamped,
-
-        -- when the build last wrote the row (its session was last processed)
-        page_events.sessionized_at as built_at
+        page_attributes.is_clamped
 
     from page_events
     inner join page_attributes
@@ -104,6 +103,5 @@ select
     time_on_page_seconds,
     is_landing,
     is_exit,
-    is_clamped,
-    built_at
+    is_clamped
 from final

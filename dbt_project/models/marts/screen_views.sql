@@ -8,8 +8,11 @@
         incremental_strategy='delete+insert',
         unique_key='event_id',
         on_schema_change='append_new_columns',
-        post_hook="{{ cdp.delete_rows_not_in('event_id', ref('int_sessions__sessionized'),
-            \"event_type = 'screen'\", relation_column='message_id') }}",
+        post_hook=[
+            "{{ cdp.delete_rows_not_in('event_id', ref('int_sessions__sessionized'),
+                \"event_type = 'screen'\", relation_column='message_id') }}",
+            "{{ cdp.record_followed() }}",
+        ],
     )
 }}
 with
@@ -24,12 +27,11 @@ screen_events as (
         view_in_session,
         time_on_view_seconds,
         is_landing,
-        is_exit,
-        sessionized_at
+        is_exit
     from {{ ref('int_sessions__sessionized') }}
     where event_type = 'screen'
     {% if is_incremental() %}
-        and {{ cdp.sessionized_since_last_run('built_at') }}
+        and {{ cdp.sessionized_since_followed() }}
     {% endif %}
 
 ),
@@ -81,10 +83,7 @@ final as (
         -- booleans
         screen_events.is_landing,
         screen_events.is_exit,
-        screen_attributes.is_clamped,
-
-        -- when the build last wrote the row (its session was last processed)
-        screen_events.sessionized_at as built_at
+        screen_attributes.is_clamped
 
     from screen_events
     inner join screen_attributes
@@ -110,6 +109,5 @@ select
     time_on_screen_seconds,
     is_landing,
     is_exit,
-    is_clamped,
-    built_at
+    is_clamped
 from final
