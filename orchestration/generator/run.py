@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import multiprocessing
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -123,13 +124,16 @@ def generate(
         # forkserver: workers forked from a clean single-threaded server. A plain fork of a
         # process that runs threads (Dagster, DuckDB, a test session) can copy a lock held by
         # another thread and hang the worker forever (seen in CI).
+        # A process pool of concurrent.futures: a worker that dies (killed, out of memory)
+        # breaks the pool with BrokenProcessPool instead of leaving the results waiting forever
+        # (multiprocessing.Pool's imap does).
         methods = multiprocessing.get_all_start_methods()
         method = "forkserver" if "forkserver" in methods else "spawn"
-        pool = multiprocessing.get_context(method).Pool(workers)
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
     try:
         chunk_args = [(cfg, i, customers) for i in range(n_chunks)]
         chunks: Iterable[list[int]] = (
-            pool.imap(_plan_chunk_task, chunk_args) if pool is not None
+            pool.map(_plan_chunk_task, chunk_args) if pool is not None
             else map(_plan_chunk_task, chunk_args)
         )
         by_day: list[list[int]] = [[] for _ in range(days)]
@@ -148,7 +152,7 @@ def generate(
             tasks.append((cfg, str(out), d, by_day[d], spill))
         del by_day, spill_by_day
         results: Iterable[tuple[int, int, int]] = (
-            pool.imap(_render_day_task, tasks) if pool is not None
+            pool.map(_render_day_task, tasks) if pool is not None
             else map(_render_day_task, tasks)
         )
         n_events = n_dups = n_bad = 0
@@ -158,8 +162,7 @@ def generate(
             n_bad += bad
     finally:
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            pool.shutdown(wait=True, cancel_futures=True)
     return GenerateStats(
         days=days,
         files=days * files_per_day,
