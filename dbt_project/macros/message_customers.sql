@@ -7,7 +7,7 @@
     loaded since its last run (macros/incremental.sql) and the messages carrying any identifier
     whose graph row changed since its last run. The Python identity resolution records those
     identifiers in int_identity__resolution__changes, stamped with its run's resolved_at
-    (orchestration/identity/incremental.py); every row this model writes carries the
+    (orchestration/identity/changes.py); every row this model writes carries the
     resolved_at of the resolution it read (resolved_through), so "changed since the last run"
     is changed_at > max(resolved_through), one clock. Everything is assigned again on the first
     build, --full-refresh, after a full resolution since the last run (full_resolved_at: the

@@ -42,6 +42,7 @@ from typing import Any
 
 import duckdb
 
+from orchestration.identity.changes import record_changes, reset_changes
 from orchestration.identity.state import StateTables, last_run
 from orchestration.identity.warehouse import (
     OUTPUT_COLUMNS,
@@ -117,20 +118,12 @@ class _Run:
     def full(self, reason: str, *, clear: bool) -> duckdb.DuckDBPyRelation:
         if clear:
             self.conn.execute(f"delete from {self.tables.model}")
-        output = resolve_in_duckdb(self.conn, self.source, self.max_user_ids)
-        self.conn.register(f"{_TMP}output_view", output)
-        self.conn.execute(f"create or replace temp table {_TMP}output as "
-                          f"select * from {_TMP}output_view")
-        self.conn.unregister(f"{_TMP}output_view")
+        self._resolve(self.source)
         self._new_components(self.source)
         self.conn.execute(f"create or replace table {self.tables.components} as "
                           f"select * from {_TMP}new_components")
         # everything changed (full_resolved_at): no change rows needed
-        self.conn.execute(f"""
-            create or replace table {self.tables.changes} (
-                identifier_type varchar, identifier_value varchar, changed_at timestamp
-            )
-        """)
+        reset_changes(self.conn, self.tables.changes)
         counts = self._counts(self.source)
         self._write_state("full", reason, counts)
         return self.conn.sql(f"select {', '.join(OUTPUT_COLUMNS)} from {_TMP}output")
@@ -143,12 +136,10 @@ class _Run:
             select s.* from {self.source} as s
             semi join {_TMP}messages as m on m.message_id = s.message_id
         """)
-        output = resolve_in_duckdb(self.conn, f"{_TMP}input", self.max_user_ids)
-        self.conn.register(f"{_TMP}output_view", output)
-        self.conn.execute(f"create or replace temp table {_TMP}output as "
-                          f"select * from {_TMP}output_view")
-        self.conn.unregister(f"{_TMP}output_view")
-        self._record_changes()
+        self._resolve(f"{_TMP}input")
+        # before the old rows of the touched identifiers are deleted
+        record_changes(self.conn, self.tables, f"{_TMP}nodes", f"{_TMP}output",
+                       self.resolved_at)
         # the old rows of every touched identifier: nodes, and conflicts setting one aside
         self.conn.execute(f"""
             delete from {self.tables.model} as t using {_TMP}nodes as n
@@ -168,50 +159,13 @@ class _Run:
         self._write_state("incremental", "", self._counts(f"{_TMP}input"))
         return self.conn.sql(f"select {', '.join(OUTPUT_COLUMNS)} from {_TMP}output")
 
-    def _record_changes(self) -> None:
-        """Stamp the touched identifiers whose node row changes: new, another customer_id, or
-        gone (before the old rows are deleted). One row per identifier, the latest stamp."""
-        self.conn.execute(f"""
-            create or replace temp table {_TMP}changed as
-            with
-
-            old as (
-
-                select m.identifier_type, m.identifier_value, m.customer_id
-                from {self.tables.model} as m
-                semi join {_TMP}nodes as n
-                    on m.identifier_type = n.identifier_type
-                    and m.identifier_value = n.identifier_value
-                where m.record_type = 'node'
-
-            ),
-
-            new as (
-
-                select identifier_type, identifier_value, customer_id
-                from {_TMP}output
-                where record_type = 'node'
-
-            )
-
-            select
-                coalesce(old.identifier_type, new.identifier_type) as identifier_type,
-                coalesce(old.identifier_value, new.identifier_value) as identifier_value
-            from old
-            full outer join new
-                on old.identifier_type = new.identifier_type
-                and old.identifier_value = new.identifier_value
-            where old.customer_id is distinct from new.customer_id
-        """)
-        self.conn.execute(f"""
-            delete from {self.tables.changes} as c using {_TMP}changed as x
-            where c.identifier_type = x.identifier_type
-                and c.identifier_value = x.identifier_value
-        """)
-        self.conn.execute(f"""
-            insert into {self.tables.changes}
-            select identifier_type, identifier_value, $stamp from {_TMP}changed
-        """, {"stamp": self.resolved_at})
+    def _resolve(self, rows: str) -> None:
+        """Resolve `rows` (resolver input) into the temp table {_TMP}output."""
+        output = resolve_in_duckdb(self.conn, rows, self.max_user_ids)
+        self.conn.register(f"{_TMP}output_view", output)
+        self.conn.execute(f"create or replace temp table {_TMP}output as "
+                          f"select * from {_TMP}output_view")
+        self.conn.unregister(f"{_TMP}output_view")
 
     def _touched(self) -> None:
         """Temp tables: the rows written since the last run, the received days loaded or
